@@ -1,0 +1,27 @@
+//! The description a board crate hands to the kernel: its name and what to assume without a device tree.
+
+use somnus_abi::PhysAddr;
+
+use crate::platform::PlatformInfo;
+
+/// A board, as the kernel sees it. Boards are the composition root: the kernel names none of them.
+#[derive(Debug)]
+pub struct BoardDescriptor {
+    /// Short name printed in the ready line (`qemu-virt`, `zcu102`).
+    pub name: &'static str,
+    /// Where a boot loader may have left a device tree when it passed none in x0
+    /// (QEMU's `virt` does so for ELF images: at the start of RAM).
+    pub device_tree_probe: Option<PhysAddr>,
+    /// The machine description used when no device tree is found.
+    pub fallback_platform: PlatformInfo,
+}
+
+/// Defines the board a hypervisor image is built for; use once, in the board crate.
+#[macro_export]
+macro_rules! declare_board {
+    ($descriptor:expr $(,)?) => {
+        /// The board this image runs on, read by the kernel at boot.
+        #[unsafe(no_mangle)]
+        static SOMNUS_BOARD: $crate::BoardDescriptor = $descriptor;
+    };
+}

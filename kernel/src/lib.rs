@@ -1,0 +1,28 @@
+//! The Somnus EL2 kernel: boot, trapping, scheduling and IPC; it applies what services decide.
+//!
+//! The crate builds for the host too, so its pure parts (device-tree parsing, page-table and
+//! register encodings) are unit-tested there; everything touching system registers lives under
+//! `arch::aarch64` and only builds for the bare-metal target.
+#![cfg_attr(not(test), no_std)]
+
+pub mod board;
+pub mod device_tree;
+pub mod drivers;
+pub mod interrupt_controller;
+#[cfg(target_arch = "aarch64")]
+pub mod interrupts;
+pub mod memory_map;
+pub mod platform;
+
+#[cfg(target_arch = "aarch64")]
+pub mod arch;
+#[cfg(target_arch = "aarch64")]
+pub mod boot;
+#[cfg(target_arch = "aarch64")]
+pub mod console;
+#[cfg(all(target_arch = "aarch64", feature = "el2-fault-test"))]
+pub mod fault_test;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod panic_handler;
+
+pub use board::BoardDescriptor;
