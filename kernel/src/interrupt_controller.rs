@@ -1,0 +1,111 @@
+//! The physical interrupt controller the hypervisor drives, whichever GIC version the machine has.
+
+use crate::drivers::gic_v2::{self, GicV2};
+use crate::drivers::gic_v3::{GicV3, RedistributorError};
+use crate::platform::GicInfo;
+
+/// The machine's GIC.
+pub enum InterruptController {
+    /// A GICv2 (memory-mapped CPU interface).
+    V2(GicV2),
+    /// A GICv3 (system-register CPU interface).
+    V3(GicV3),
+}
+
+/// An acknowledged interrupt, to be handed back at end of interrupt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// The interrupt's INTID.
+    pub intid: u32,
+    raw: u32,
+}
+
+impl InterruptController {
+    /// The driver for the GIC described by `info`.
+    ///
+    /// # Safety
+    /// The frames in `info` must be mapped device memory, owned by the hypervisor.
+    #[must_use]
+    pub unsafe fn new(info: &GicInfo) -> Self {
+        match *info {
+            GicInfo::V2 { distributor, cpu_interface, .. } => {
+                // SAFETY: forwarded from the caller.
+                Self::V2(unsafe { GicV2::new(distributor.0 as usize, cpu_interface.0 as usize) })
+            }
+            GicInfo::V3 { distributor, redistributors, redistributor_region_size, .. } => {
+                // SAFETY: forwarded from the caller.
+                Self::V3(unsafe {
+                    GicV3::new(distributor.0 as usize, redistributors.0 as usize, redistributor_region_size as usize)
+                })
+            }
+        }
+    }
+
+    /// Architecture version, 2 or 3.
+    #[must_use]
+    pub const fn version(&self) -> u8 {
+        match self {
+            Self::V2(_) => 2,
+            Self::V3(_) => 3,
+        }
+    }
+
+    /// Once, on the boot CPU (whose MPIDR is `boot_mpidr`).
+    pub fn init_distributor(&self, boot_mpidr: u64) {
+        match self {
+            Self::V2(gic) => gic.init_distributor(),
+            Self::V3(gic) => gic.init_distributor(boot_mpidr),
+        }
+    }
+
+    /// On each CPU, with its MPIDR.
+    pub fn init_this_cpu(&self, mpidr: u64) -> Result<(), RedistributorError> {
+        match self {
+            Self::V2(gic) => {
+                gic.init_cpu_interface();
+                Ok(())
+            }
+            Self::V3(gic) => {
+                gic.init_redistributor(mpidr)?;
+                #[cfg(target_arch = "aarch64")]
+                crate::arch::aarch64::gic_v3_cpu_interface::init();
+                Ok(())
+            }
+        }
+    }
+
+    /// Enables `intid` (SGIs and PPIs for the calling CPU, whose MPIDR is `mpidr`).
+    pub fn enable(&self, intid: u32, mpidr: u64) -> Result<(), RedistributorError> {
+        match self {
+            Self::V2(gic) => {
+                gic.enable(intid);
+                Ok(())
+            }
+            Self::V3(gic) => gic.enable(intid, mpidr),
+        }
+    }
+
+    /// Takes the highest-priority pending interrupt, if any.
+    #[must_use]
+    pub fn acknowledge(&self) -> Option<Acknowledged> {
+        match self {
+            Self::V2(gic) => gic.acknowledge().map(|raw| Acknowledged { intid: gic_v2::intid_of(raw), raw }),
+            #[cfg(target_arch = "aarch64")]
+            Self::V3(_) => crate::arch::aarch64::gic_v3_cpu_interface::acknowledge()
+                .map(|intid| Acknowledged { intid, raw: intid }),
+            #[cfg(not(target_arch = "aarch64"))]
+            Self::V3(_) => None,
+        }
+    }
+
+    /// Ends (drops priority and deactivates) an acknowledged interrupt.
+    pub fn end_of_interrupt(&self, interrupt: Acknowledged) {
+        match self {
+            Self::V2(gic) => gic.end_of_interrupt(interrupt.raw),
+            #[cfg(target_arch = "aarch64")]
+            Self::V3(_) => crate::arch::aarch64::gic_v3_cpu_interface::end_of_interrupt(interrupt.raw),
+            #[cfg(not(target_arch = "aarch64"))]
+            Self::V3(_) => {}
+        }
+    }
+}
