@@ -1,0 +1,12 @@
+//! AArch64 at EL2: boot entry, exception vectors, EL2 translation, firmware calls, system registers.
+
+pub mod boot_entry;
+pub mod cpu;
+pub mod el2_setup;
+pub mod exception_dump;
+pub mod firmware;
+pub mod gic_v3_cpu_interface;
+pub mod hypervisor_timer;
+pub mod mmu;
+pub mod sysregs;
+pub mod vectors;

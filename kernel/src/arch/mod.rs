@@ -1,0 +1,3 @@
+//! Architecture-specific code: everything that touches system registers or runs as assembly.
+
+pub mod aarch64;

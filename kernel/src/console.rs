@@ -1,0 +1,102 @@
+//! The hypervisor's console: one UART shared by all CPUs, behind a lock, with `println!`-style macros.
+
+use core::fmt::{self, Write};
+
+use spin::Mutex;
+
+use crate::drivers::cadence_uart::CadenceUart;
+use crate::drivers::pl011::Pl011;
+use crate::platform::{UartInfo, UartKind};
+
+/// The console UART, whichever kind the board has.
+pub enum ConsoleUart {
+    /// Arm PL011.
+    Pl011(Pl011),
+    /// Cadence UART.
+    Cadence(CadenceUart),
+}
+
+impl ConsoleUart {
+    /// The driver for `info`, initialised for output.
+    ///
+    /// # Safety
+    /// `info.base` must be the UART's mapped register frame, used by nothing else.
+    #[must_use]
+    pub unsafe fn new(info: &UartInfo) -> Self {
+        let base = info.base.0 as usize;
+        match info.kind {
+            UartKind::Pl011 => {
+                // SAFETY: forwarded from the caller.
+                let uart = unsafe { Pl011::new(base) };
+                uart.init();
+                Self::Pl011(uart)
+            }
+            UartKind::Cadence => {
+                // SAFETY: forwarded from the caller.
+                let uart = unsafe { CadenceUart::new(base) };
+                uart.init();
+                Self::Cadence(uart)
+            }
+        }
+    }
+
+    fn write_byte(&self, byte: u8) {
+        match self {
+            Self::Pl011(uart) => uart.write_byte(byte),
+            Self::Cadence(uart) => uart.write_byte(byte),
+        }
+    }
+}
+
+impl Write for ConsoleUart {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for byte in text.bytes() {
+            if byte == b'\n' {
+                self.write_byte(b'\r');
+            }
+            self.write_byte(byte);
+        }
+        Ok(())
+    }
+}
+
+static CONSOLE: Mutex<Option<ConsoleUart>> = Mutex::new(None);
+
+/// Makes `uart` the console.
+pub fn install(uart: ConsoleUart) {
+    *CONSOLE.lock() = Some(uart);
+}
+
+/// Writes formatted text to the console (dropped if there is none yet).
+pub fn write_fmt(arguments: fmt::Arguments<'_>) {
+    if let Some(uart) = CONSOLE.lock().as_mut() {
+        // Writing to a UART cannot fail.
+        let _ = uart.write_fmt(arguments);
+    }
+}
+
+/// Writes formatted text even when another CPU holds the console lock and will never release it
+/// (it stopped on an exception while printing): waits a bounded time, then writes anyway.
+pub fn write_fmt_forcibly(arguments: fmt::Arguments<'_>) {
+    for _ in 0..1_000_000 {
+        if let Some(mut guard) = CONSOLE.try_lock() {
+            if let Some(uart) = guard.as_mut() {
+                let _ = uart.write_fmt(arguments);
+            }
+            return;
+        }
+        core::hint::spin_loop();
+    }
+    // SAFETY: the lock holder is presumed stopped; interleaved output is the worst outcome.
+    unsafe { CONSOLE.force_unlock() };
+    write_fmt(arguments);
+}
+
+/// Prints a line on the hypervisor console.
+#[macro_export]
+macro_rules! println {
+    () => { $crate::console::write_fmt(format_args!("\n")) };
+    ($($argument:tt)*) => {
+        $crate::console::write_fmt(format_args!("{}\n", format_args!($($argument)*)))
+    };
+}
