@@ -1,0 +1,103 @@
+//! The cargo invocations xtask drives: cross builds of the boards and the host-side checks.
+//!
+//! Board crates only build for the bare-metal target, so every host-side command that names the
+//! whole workspace excludes them.
+
+use std::process::Command;
+
+use crate::board::{Board, HYPERVISOR_TARGET};
+use crate::features::Features;
+use crate::paths;
+
+/// `cargo` (the rustup proxy, so `rust-toolchain.toml` picks the toolchain) run at the
+/// repository root.
+pub fn cargo(subcommand: &str) -> Command {
+    let mut command = Command::new("cargo");
+    command.arg(subcommand).current_dir(paths::repo_root());
+    command
+}
+
+/// `cargo build --release -p <board> --target aarch64-unknown-none-softfloat [--features F]`.
+pub fn build_board(board: Board, features: &Features) -> Command {
+    let mut command = cargo("build");
+    command.args(["--release", "-p", board.package(), "--target", HYPERVISOR_TARGET]);
+    command.args(features.cargo_args());
+    command
+}
+
+/// `cargo clippy --release -p <board> --target aarch64-unknown-none-softfloat -- -D warnings`.
+pub fn clippy_board(board: Board) -> Command {
+    let mut command = cargo("clippy");
+    command.args(["--release", "-p", board.package(), "--target", HYPERVISOR_TARGET]);
+    command.args(["--", "-D", "warnings"]);
+    command
+}
+
+/// `cargo test --workspace --exclude <boards>`: every host test.
+pub fn test_host() -> Command {
+    let mut command = cargo("test");
+    command.args(host_workspace_args());
+    command
+}
+
+/// `cargo clippy --workspace --exclude <boards> --all-targets -- -D warnings`.
+pub fn clippy_host() -> Command {
+    let mut command = cargo("clippy");
+    command.args(host_workspace_args()).arg("--all-targets");
+    command.args(["--", "-D", "warnings"]);
+    command
+}
+
+/// `cargo fmt --all --check` (diffs without colour: they go to a log file).
+pub fn fmt_check() -> Command {
+    let mut command = cargo("fmt");
+    command.args(["--all", "--check", "--", "--color", "never"]);
+    command
+}
+
+/// `--workspace` minus the packages that only build for bare metal.
+fn host_workspace_args() -> Vec<&'static str> {
+    let mut args = vec!["--workspace"];
+    for board in Board::ALL {
+        args.extend(["--exclude", board.package()]);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(command: &Command) -> Vec<String> {
+        command.get_args().map(|arg| arg.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn board_build_is_a_release_cross_build() {
+        let command = build_board(Board::Zcu102, &Features::parse("el2-fault-test"));
+        assert_eq!(
+            args(&command),
+            [
+                "build",
+                "--release",
+                "-p",
+                "somnus-board-zcu102",
+                "--target",
+                "aarch64-unknown-none-softfloat",
+                "--features",
+                "el2-fault-test"
+            ]
+        );
+    }
+
+    #[test]
+    fn host_commands_exclude_the_boards() {
+        for command in [test_host(), clippy_host()] {
+            let args = args(&command).join(" ");
+            assert!(args.contains("--workspace"), "{args}");
+            assert!(args.contains("--exclude somnus-board-qemu-virt"), "{args}");
+            assert!(args.contains("--exclude somnus-board-zcu102"), "{args}");
+        }
+        assert!(args(&clippy_host()).ends_with(&["--".to_owned(), "-D".to_owned(), "warnings".to_owned()]));
+    }
+}
