@@ -1,7 +1,12 @@
-//! Types shared by the Somnus kernel, its services and the host tools: addresses, messages, actions.
+//! Types shared by the Somnus kernel, its services and the host tools: addresses, the guest
+//! platform, the domain bundle, messages and actions.
 #![no_std]
 
 pub mod address;
+pub mod domain_bundle;
+pub mod guest_platform;
+pub mod ids;
+pub mod ipc;
 
 pub use address::{GuestPhysAddr, PhysAddr, VirtAddr};
 
