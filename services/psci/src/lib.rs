@@ -1,0 +1,8 @@
+//! The PSCI service: every PSCI and SMCCC call from every guest arrives here, one at a time.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod function;
+pub mod service;
+
+pub use service::PsciService;
