@@ -3,6 +3,7 @@
 use somnus_abi::PhysAddr;
 
 use crate::platform::PlatformInfo;
+use crate::service_host::ServiceRegistry;
 
 /// A board, as the kernel sees it. Boards are the composition root: the kernel names none of them.
 #[derive(Debug)]
@@ -14,6 +15,10 @@ pub struct BoardDescriptor {
     pub device_tree_probe: Option<PhysAddr>,
     /// The machine description used when no device tree is found.
     pub fallback_platform: PlatformInfo,
+    /// The domains to start, as `cargo xtask` bundled them (empty: none).
+    pub domain_bundle: &'static [u8],
+    /// Creates the board's services and registers them with their routes.
+    pub register_services: fn(&mut ServiceRegistry),
 }
 
 /// Defines the board a hypervisor image is built for; use once, in the board crate.

@@ -13,9 +13,12 @@ use crate::console::{self, ConsoleUart};
 use crate::device_tree;
 use crate::drivers::generic_timer::GenericTimer;
 use crate::interrupt_controller::InterruptController;
-use crate::interrupts::{self, GIC};
+use crate::interrupts::{self, GIC, TimerInterrupts};
 use crate::platform::{GicInfo, MAX_CPUS, MPIDR_AFFINITY_MASK, PlatformInfo, UartKind};
 use crate::println;
+use crate::run_loop::{self, SCHEDULER};
+use crate::service_host::ServiceRegistry;
+use crate::{domain_builder, services};
 
 unsafe extern "Rust" {
     /// The board's description, defined by the board crate with `declare_board!`.
@@ -66,16 +69,31 @@ extern "C" fn somnus_primary_main(device_tree_address: usize, current_el: u64) -
 
     // SAFETY: the GIC frames come from the platform description and are mapped as device memory.
     let gic = GIC.call_once(|| unsafe { InterruptController::new(&platform.gic) });
-    interrupts::set_hypervisor_timer_intid(platform.hypervisor_timer_intid);
+    interrupts::set_timer_interrupts(TimerInterrupts {
+        hypervisor: platform.hypervisor_timer_intid,
+        virtual_timer: platform.virtual_timer_intid,
+    });
     gic.init_distributor(cpu::mpidr());
     init_this_cpu(0);
+
+    SCHEDULER.lock().set_cpu_count(platform.cpu_count);
+    let mut registry = ServiceRegistry::new();
+    (board.register_services)(&mut registry);
+    services::install(registry);
+    let domains = domain_builder::build_all(board.domain_bundle, platform);
     start_secondary_cpus(platform);
 
     let online = wait_for_cpus(platform.cpu_count);
-    println!("somnus: ready board={} gic=v{} cpus={} domains=0", board.name, gic.version(), online.count_ones());
+    println!(
+        "somnus: ready board={} gic=v{} cpus={} domains={domains}",
+        board.name,
+        gic.version(),
+        online.count_ones()
+    );
     #[cfg(feature = "el2-fault-test")]
     crate::fault_test::after_ready(platform.cpu_count);
-    idle()
+    run_loop::start_all();
+    run_loop::run()
 }
 
 /// Rust entry of the other CPUs, started by `start_secondary_cpus`.
@@ -84,13 +102,7 @@ extern "C" fn somnus_secondary_main(index: usize) -> ! {
     // SAFETY: the boot CPU built the tables before starting this CPU.
     unsafe { mmu::enable() };
     init_this_cpu(index);
-    idle()
-}
-
-fn idle() -> ! {
-    loop {
-        cpu::wait_for_interrupt();
-    }
+    run_loop::run()
 }
 
 /// Per-CPU set-up shared by all CPUs; ends with interrupts unmasked and the tick running.
@@ -101,11 +113,17 @@ fn init_this_cpu(index: usize) {
     let platform = platform();
     let gic = GIC.get().expect("the boot CPU sets up the GIC before starting others");
     let mpidr = cpu::mpidr();
-    if let Err(error) = gic.init_this_cpu(mpidr).and_then(|()| gic.enable(platform.hypervisor_timer_intid, mpidr)) {
+    let enabled = gic.init_this_cpu(mpidr).and_then(|()| {
+        gic.enable(platform.hypervisor_timer_intid, mpidr)?;
+        gic.enable(platform.virtual_timer_intid, mpidr)?;
+        gic.enable(interrupts::RESCHEDULE_SGI, mpidr)
+    });
+    if let Err(error) = enabled {
         println!("somnus: cpu {index}: interrupt controller set-up failed ({error:?}); cpu left idle");
         mark_stopped(index);
         cpu::stop();
     }
+    interrupts::register_this_cpu(gic, mpidr);
     hypervisor_timer::start();
     cpu::enable_interrupts();
 }

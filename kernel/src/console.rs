@@ -4,6 +4,8 @@ use core::fmt::{self, Write};
 
 use spin::Mutex;
 
+use crate::arch::aarch64::cpu;
+
 use crate::drivers::cadence_uart::CadenceUart;
 use crate::drivers::pl011::Pl011;
 use crate::platform::{UartInfo, UartKind};
@@ -60,19 +62,43 @@ impl Write for ConsoleUart {
     }
 }
 
+/// The console. Interrupt handlers print too, so the lock is only ever taken with IRQs masked.
 static CONSOLE: Mutex<Option<ConsoleUart>> = Mutex::new(None);
+
+/// Runs `write` on the console with IRQs masked on this CPU while the lock is held.
+fn with_console(write: impl FnOnce(&mut ConsoleUart)) {
+    let saved = cpu::save_and_mask_interrupts();
+    if let Some(uart) = CONSOLE.lock().as_mut() {
+        write(uart);
+    }
+    cpu::restore_interrupts(saved);
+}
 
 /// Makes `uart` the console.
 pub fn install(uart: ConsoleUart) {
+    let saved = cpu::save_and_mask_interrupts();
     *CONSOLE.lock() = Some(uart);
+    cpu::restore_interrupts(saved);
 }
 
 /// Writes formatted text to the console (dropped if there is none yet).
 pub fn write_fmt(arguments: fmt::Arguments<'_>) {
-    if let Some(uart) = CONSOLE.lock().as_mut() {
-        // Writing to a UART cannot fail.
+    // Writing to a UART cannot fail.
+    with_console(|uart| {
         let _ = uart.write_fmt(arguments);
-    }
+    });
+}
+
+/// Writes raw bytes (a guest's console line), turning each `\n` into `\r\n`.
+pub fn write_bytes(bytes: &[u8]) {
+    with_console(|uart| {
+        for &byte in bytes {
+            if byte == b'\n' {
+                uart.write_byte(b'\r');
+            }
+            uart.write_byte(byte);
+        }
+    });
 }
 
 /// Writes formatted text even when another CPU holds the console lock and will never release it

@@ -85,6 +85,26 @@ impl InterruptController {
         }
     }
 
+    /// How to reach the calling CPU with an SGI: its CPU interface mask (GICv2) or its MPIDR.
+    #[must_use]
+    pub fn sgi_target_of_this_cpu(&self, mpidr: u64) -> u64 {
+        match self {
+            Self::V2(gic) => u64::from(gic.own_target_mask()),
+            Self::V3(_) => mpidr,
+        }
+    }
+
+    /// Sends SGI `sgi` to the CPU whose `sgi_target_of_this_cpu` was `target`.
+    pub fn send_sgi(&self, sgi: u32, target: u64) {
+        match self {
+            Self::V2(gic) => gic.send_sgi(sgi, target as u8),
+            #[cfg(target_arch = "aarch64")]
+            Self::V3(_) => crate::arch::aarch64::gic_v3_cpu_interface::send_sgi(sgi, target),
+            #[cfg(not(target_arch = "aarch64"))]
+            Self::V3(_) => {}
+        }
+    }
+
     /// Takes the highest-priority pending interrupt, if any.
     #[must_use]
     pub fn acknowledge(&self) -> Option<Acknowledged> {

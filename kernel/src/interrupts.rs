@@ -1,36 +1,67 @@
-//! Physical interrupts taken at EL2: acknowledge, dispatch by INTID, end.
+//! Physical interrupts taken at EL2: acknowledge, dispatch by INTID, end; and kicking another CPU.
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use spin::Once;
 
-use crate::arch::aarch64::hypervisor_timer;
+use crate::arch::aarch64::{cpu, hypervisor_timer, vcpu_switch};
 use crate::interrupt_controller::InterruptController;
+use crate::platform::MAX_CPUS;
 use crate::println;
+
+/// The SGI one CPU sends another to make it look at its run queue.
+pub const RESCHEDULE_SGI: u32 = 0;
 
 /// The machine's GIC, set up once by the boot CPU.
 pub static GIC: Once<InterruptController> = Once::new();
 
-/// INTID of the EL2 timer, from the platform description.
-static HYPERVISOR_TIMER_INTID: Once<u32> = Once::new();
+/// INTIDs of the private timers, from the platform description.
+#[derive(Clone, Copy, Debug)]
+pub struct TimerInterrupts {
+    /// EL2 physical timer.
+    pub hypervisor: u32,
+    /// Virtual timer (the running vCPU's).
+    pub virtual_timer: u32,
+}
 
-/// Records which INTID the EL2 timer raises.
-pub fn set_hypervisor_timer_intid(intid: u32) {
-    HYPERVISOR_TIMER_INTID.call_once(|| intid);
+static TIMERS: Once<TimerInterrupts> = Once::new();
+/// Per CPU, what `InterruptController::send_sgi` needs to reach it.
+static SGI_TARGETS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Records which INTIDs the timers raise.
+pub fn set_timer_interrupts(timers: TimerInterrupts) {
+    TIMERS.call_once(|| timers);
+}
+
+/// Records how to reach the calling CPU (after its GIC interface is set up).
+pub fn register_this_cpu(gic: &InterruptController, mpidr: u64) {
+    SGI_TARGETS[cpu::index()].store(gic.sgi_target_of_this_cpu(mpidr), Ordering::Release);
+}
+
+/// Makes CPU `index` re-examine its run queue.
+pub fn kick(index: usize) {
+    if let (Some(gic), Some(target)) = (GIC.get(), SGI_TARGETS.get(index)) {
+        gic.send_sgi(RESCHEDULE_SGI, target.load(Ordering::Acquire));
+    }
 }
 
 /// Handles every pending physical interrupt on the calling CPU.
 pub fn handle_irq() {
     let Some(gic) = GIC.get() else { return };
-    let timer_intid = HYPERVISOR_TIMER_INTID.get().copied();
+    let Some(timers) = TIMERS.get().copied() else { return };
     while let Some(interrupt) = gic.acknowledge() {
-        if Some(interrupt.intid) == timer_intid {
-            hypervisor_timer::rearm();
-            crate::boot::timer_tick();
-        } else {
-            println!(
-                "somnus: spurious physical interrupt {} on cpu {}",
-                interrupt.intid,
-                crate::arch::aarch64::cpu::index()
-            );
+        match interrupt.intid {
+            RESCHEDULE_SGI => {}
+            intid if intid == timers.hypervisor => {
+                hypervisor_timer::rearm();
+                crate::boot::timer_tick();
+                crate::run_loop::request_rotation();
+            }
+            intid if intid == timers.virtual_timer => {
+                // TODO(#4): deliver it to the vCPU through the vGIC instead of silencing it.
+                vcpu_switch::mask_virtual_timer();
+            }
+            intid => println!("somnus: unexpected physical interrupt {intid} on cpu {}", cpu::index()),
         }
         gic.end_of_interrupt(interrupt);
     }

@@ -8,11 +8,17 @@
 pub mod board;
 pub mod device_tree;
 pub mod drivers;
+pub mod exception_injection;
 pub mod interrupt_controller;
 #[cfg(target_arch = "aarch64")]
 pub mod interrupts;
 pub mod memory_map;
 pub mod platform;
+pub mod scheduler;
+pub mod service_host;
+pub mod stage2_tables;
+pub mod trap;
+pub mod vcpu_context;
 
 #[cfg(target_arch = "aarch64")]
 pub mod arch;
@@ -20,9 +26,15 @@ pub mod arch;
 pub mod boot;
 #[cfg(target_arch = "aarch64")]
 pub mod console;
+#[cfg(target_arch = "aarch64")]
+pub mod domain_builder;
 #[cfg(all(target_arch = "aarch64", feature = "el2-fault-test"))]
 pub mod fault_test;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod panic_handler;
+#[cfg(target_arch = "aarch64")]
+pub mod run_loop;
+#[cfg(target_arch = "aarch64")]
+pub mod services;
 
 pub use board::BoardDescriptor;

@@ -187,6 +187,12 @@ impl GicV2 {
         self.cpu_interface.end_of_interrupt.set(raw);
     }
 
+    /// The calling CPU's own CPU interface mask (GICD_ITARGETSR0 is banked and reads as it).
+    #[must_use]
+    pub fn own_target_mask(&self) -> u8 {
+        (self.distributor.targets[0].get() & 0xFF) as u8
+    }
+
     /// Sends SGI `sgi` (0..16) to the CPU interfaces in `target_list` (bit n = interface n).
     pub fn send_sgi(&self, sgi: u32, target_list: u8) {
         self.distributor.software_generated_interrupt.set(sgir_value(sgi, target_list));

@@ -237,6 +237,21 @@ pub const fn affinity_value(mpidr: u64) -> u32 {
     (((mpidr >> 32) & 0xFF) << 24 | (mpidr & 0xFF_FFFF)) as u32
 }
 
+/// ICC_SGI1R_EL1 value sending SGI `sgi` to the one CPU with `mpidr`.
+#[must_use]
+pub const fn sgi1r_value(sgi: u32, mpidr: u64) -> u64 {
+    let affinity0 = mpidr & 0xFF;
+    let affinity1 = (mpidr >> 8) & 0xFF;
+    let affinity2 = (mpidr >> 16) & 0xFF;
+    let affinity3 = (mpidr >> 32) & 0xFF;
+    (affinity3 << 48)
+        | ((affinity0 / 16) << 44)
+        | (affinity2 << 32)
+        | (((sgi & 0xF) as u64) << 24)
+        | (affinity1 << 16)
+        | (1 << (affinity0 % 16))
+}
+
 /// GICD_IROUTER value routing an SPI to the CPU with `mpidr` (Interrupt_Routing_Mode = 0).
 #[must_use]
 pub const fn routing_value(mpidr: u64) -> u64 {
@@ -254,6 +269,13 @@ mod tests {
         assert_eq!(core::mem::offset_of!(RedistributorRegisters, wake), 0x14);
         assert_eq!(core::mem::offset_of!(RedistributorRegisters, set_enable), 0x1_0100);
         assert_eq!(core::mem::size_of::<RedistributorRegisters>(), REDISTRIBUTOR_STRIDE);
+    }
+
+    #[test]
+    fn sgi_encoding() {
+        assert_eq!(sgi1r_value(0, 0), 1);
+        assert_eq!(sgi1r_value(3, 0x0000_0012_0003_0405), 0x0012_0003_0304_0020);
+        assert_eq!(sgi1r_value(1, 17), (1 << 44) | (1 << 24) | 2);
     }
 
     #[test]

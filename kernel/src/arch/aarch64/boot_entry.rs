@@ -34,6 +34,7 @@ _start:
 2:  /* Boot CPU. x0 = device tree address (0 when QEMU starts an ELF directly). */
     msr     daifset, #0xf
     mov     x19, x0
+    msr     tpidr_el2, xzr
     mrs     x20, CurrentEL
     ubfx    x20, x20, #2, #2
     cmp     x20, #2
@@ -63,6 +64,7 @@ somnus_secondary_entry:
     /* Secondary CPU started by the firmware's PSCI CPU_ON; x0 = our CPU index (context id). */
     msr     daifset, #0xf
     msr     spsel, #1
+    msr     tpidr_el2, xzr
     cmp     x0, #{max_cpus}
     b.hs    6b
     adrp    x1, {stacks}
@@ -81,4 +83,11 @@ somnus_secondary_entry:
 unsafe extern "C" {
     /// Entry point of secondary CPUs, defined in the assembly above.
     pub fn somnus_secondary_entry();
+}
+
+/// Address of the first CPU's stack (the lowest address of all stacks).
+#[must_use]
+pub fn stacks_base() -> u64 {
+    // Only the address is taken, never the contents.
+    (&raw const SOMNUS_STACKS) as u64
 }

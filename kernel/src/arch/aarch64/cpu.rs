@@ -1,18 +1,20 @@
 //! The calling CPU: its index, its MPIDR, waiting and stopping.
 
 use aarch64_cpu::asm;
-use aarch64_cpu::registers::{MPIDR_EL1, TPIDR_EL2};
-use tock_registers::interfaces::{Readable, Writeable};
+use aarch64_cpu::registers::MPIDR_EL1;
+use tock_registers::interfaces::Readable;
 
-/// Records the calling CPU's index (kept in TPIDR_EL2).
+use super::per_cpu;
+
+/// Records the calling CPU's index and sets up its per-CPU data.
 pub fn set_index(index: usize) {
-    TPIDR_EL2.set(index as u64);
+    per_cpu::init(index);
 }
 
-/// The calling CPU's index, as recorded by `set_index`.
+/// The calling CPU's logical index (0 until `set_index`).
 #[must_use]
 pub fn index() -> usize {
-    TPIDR_EL2.get() as usize
+    per_cpu::index()
 }
 
 /// The calling CPU's MPIDR_EL1.
@@ -31,6 +33,21 @@ pub fn enable_interrupts() {
 pub fn disable_interrupts() {
     // SAFETY: masking interrupts has no memory-safety effect.
     unsafe { core::arch::asm!("msr daifset, #2", options(nomem, nostack)) };
+}
+
+/// Masks IRQs and returns the previous DAIF value for `restore_interrupts`.
+#[must_use]
+pub fn save_and_mask_interrupts() -> u64 {
+    let saved: u64;
+    // SAFETY: reading DAIF and masking IRQs has no memory-safety effect.
+    unsafe { core::arch::asm!("mrs {}, daif", "msr daifset, #2", out(reg) saved, options(nomem, nostack)) };
+    saved
+}
+
+/// Restores DAIF as `save_and_mask_interrupts` found it.
+pub fn restore_interrupts(saved: u64) {
+    // SAFETY: restoring a DAIF value read earlier on this CPU.
+    unsafe { core::arch::asm!("msr daif, {}", in(reg) saved, options(nomem, nostack)) };
 }
 
 /// Waits for an interrupt (the CPU idles until one is pending).

@@ -4,7 +4,7 @@ use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::ICC_SRE_EL2;
 use tock_registers::interfaces::{Readable, Writeable};
 
-use super::sysregs::{ICC_BPR1_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1};
+use super::sysregs::{ICC_BPR1_EL1, ICC_EOIR1_EL1, ICC_IAR1_EL1, ICC_IGRPEN1_EL1, ICC_PMR_EL1, ICC_SGI1R_EL1};
 
 /// INTIDs at and above this value are special (1023: nothing pending).
 const FIRST_SPECIAL_INTID: u64 = 1020;
@@ -32,5 +32,12 @@ pub fn acknowledge() -> Option<u32> {
 /// Ends an acknowledged interrupt (EOImode 0: drops priority and deactivates).
 pub fn end_of_interrupt(intid: u32) {
     ICC_EOIR1_EL1.set(u64::from(intid));
+    barrier::isb(barrier::SY);
+}
+
+/// Sends SGI `sgi` to the CPU with `mpidr`.
+pub fn send_sgi(sgi: u32, mpidr: u64) {
+    barrier::dsb(barrier::ISHST);
+    ICC_SGI1R_EL1.set(crate::drivers::gic_v3::sgi1r_value(sgi, mpidr));
     barrier::isb(barrier::SY);
 }

@@ -6,7 +6,7 @@ use tock_registers::interfaces::{Readable, Writeable};
 use super::sysregs::CNTHP_TVAL_EL2;
 
 /// Ticks per second.
-pub const TICK_HZ: u64 = 100;
+pub const TICK_HZ: u64 = 1000;
 
 /// Counter ticks between two timer interrupts.
 fn period() -> u64 {

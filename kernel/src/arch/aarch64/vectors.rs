@@ -65,6 +65,19 @@ macro_rules! vector_entry {
     };
 }
 
+macro_rules! guest_vector_entry {
+    ($number:literal) => {
+        concat!(
+            ".balign 0x80\n",
+            "stp x0, x1, [sp, #-16]!\n",
+            "mov x1, #",
+            stringify!($number),
+            "\n",
+            "b somnus_guest_exit_common\n"
+        )
+    };
+}
+
 core::arch::global_asm!(
     ".section .text.vectors, \"ax\"",
     ".balign 0x800",
@@ -72,8 +85,8 @@ core::arch::global_asm!(
     "somnus_exception_vectors:",
     vector_entry!(0), vector_entry!(1), vector_entry!(2), vector_entry!(3),
     vector_entry!(4), vector_entry!(5), vector_entry!(6), vector_entry!(7),
-    vector_entry!(8), vector_entry!(9), vector_entry!(10), vector_entry!(11),
-    vector_entry!(12), vector_entry!(13), vector_entry!(14), vector_entry!(15),
+    guest_vector_entry!(8), guest_vector_entry!(9), guest_vector_entry!(10), guest_vector_entry!(11),
+    guest_vector_entry!(12), guest_vector_entry!(13), guest_vector_entry!(14), guest_vector_entry!(15),
     r#"
 somnus_exception_common:
     stp     x2, x3, [sp, #16]

@@ -1,0 +1,125 @@
+//! What the kernel does when a guest leaves: decode the exit, turn calls and device accesses
+//! into messages for services, apply their actions, then schedule.
+
+use aarch64_cpu::registers::{ESR_EL2, FAR_EL2, HPFAR_EL2};
+use somnus_abi::GuestPhysAddr;
+use somnus_abi::ids::VcpuId;
+use somnus_abi::ipc::{Conduit, Message};
+use tock_registers::interfaces::Readable;
+
+use super::vcpu_table;
+use crate::exception_injection::Injected;
+use crate::run_loop::{self, SCHEDULER};
+use crate::scheduler::{BlockReason, Completion, PendingAccess, RunState, slot_of};
+use crate::service_host::DeliveryError;
+use crate::services;
+use crate::trap::{self, Trap, system_register_op0};
+
+/// NOT_SUPPORTED, for calls no service takes.
+const NOT_SUPPORTED: u64 = u64::MAX;
+
+/// Called by the guest-exit assembly with the vector number (8..=15).
+#[unsafe(no_mangle)]
+extern "C" fn somnus_guest_exit(vector: u64) {
+    match (run_loop::loaded_vcpu(), vector % 4) {
+        (Some(id), 0) => handle_synchronous(id),
+        (_, 1 | 2) => crate::interrupts::handle_irq(),
+        (id, _) => crate::println!("somnus: SError from {id:?} (ESR_EL2 {:#x}); continuing", ESR_EL2.get()),
+    }
+    run_loop::schedule();
+}
+
+fn handle_synchronous(id: VcpuId) {
+    // SAFETY: `id` is loaded on this CPU, which owns its slot.
+    let registers = unsafe { &mut vcpu_table::context(slot_of(id)).registers };
+    match trap::decode(ESR_EL2.get()) {
+        Trap::WaitFor { event: false } => {
+            registers.pc += 4;
+            // TODO(#4): stay runnable when the vGIC has an interrupt pending for this vCPU.
+            SCHEDULER.lock().set_state(id, RunState::Blocked(BlockReason::WaitForInterrupt));
+        }
+        Trap::WaitFor { event: true } => {
+            registers.pc += 4;
+            run_loop::request_rotation();
+        }
+        Trap::Hypervisor => call(id, Conduit::Hvc, [registers.x[0], registers.x[1], registers.x[2], registers.x[3]]),
+        Trap::SecureMonitor => {
+            registers.pc += 4;
+            call(id, Conduit::Smc, [registers.x[0], registers.x[1], registers.x[2], registers.x[3]]);
+        }
+        Trap::SystemRegister { encoding, register, is_read } => {
+            if reads_as_zero(encoding) {
+                if is_read && let Some(destination) = registers.x.get_mut(register as usize) {
+                    *destination = 0;
+                }
+                registers.pc += 4;
+            } else {
+                run_loop::inject_into_loaded(Injected::Undefined, 0);
+            }
+        }
+        Trap::DataAbort { access, .. } => {
+            let fault_address = FAR_EL2.get();
+            let address = GuestPhysAddr(trap::fault_ipa(HPFAR_EL2.get(), fault_address));
+            let is_write = ESR_EL2.get() & (1 << 6) != 0;
+            match access {
+                Some(access) if services::registry().emulates(address) => {
+                    let value = registers.x.get(access.register as usize).copied().unwrap_or(0);
+                    let message = if access.is_write {
+                        Message::MmioWrite { caller: id, address, size: access.size, value: access.stored_value(value) }
+                    } else {
+                        Message::MmioRead { caller: id, address, size: access.size }
+                    };
+                    SCHEDULER.lock().block_for_service(id, Some(PendingAccess { access, fault_address }));
+                    if deliver(message).is_err() {
+                        // Not taken: let the vCPU retry the access later.
+                        SCHEDULER.lock().set_state(id, RunState::Runnable);
+                        run_loop::request_rotation();
+                    }
+                }
+                _ => run_loop::inject_into_loaded(Injected::DataAbort { is_write }, fault_address),
+            }
+        }
+        Trap::InstructionAbort => run_loop::inject_into_loaded(Injected::InstructionAbort, FAR_EL2.get()),
+        Trap::Other { .. } => run_loop::inject_into_loaded(Injected::Undefined, 0),
+    }
+}
+
+/// Sends a guest's HVC/SMC to the service that takes calls.
+fn call(id: VcpuId, conduit: Conduit, arguments: [u64; 4]) {
+    SCHEDULER.lock().block_for_service(id, None);
+    match deliver(Message::Call { caller: id, conduit, registers: arguments }) {
+        Ok(()) => {}
+        Err(DeliveryError::NoRoute) => {
+            SCHEDULER
+                .lock()
+                .complete(id, Completion::Registers([NOT_SUPPORTED, arguments[1], arguments[2], arguments[3]]));
+        }
+        Err(DeliveryError::MailboxFull) => {
+            // Re-execute the call later: step back over the HVC or SMC.
+            // SAFETY: `id` is loaded on this CPU, which owns its slot.
+            unsafe { vcpu_table::context(slot_of(id)).registers.pc -= 4 };
+            SCHEDULER.lock().set_state(id, RunState::Runnable);
+            run_loop::request_rotation();
+        }
+    }
+}
+
+fn deliver(message: Message) -> Result<(), DeliveryError> {
+    services::registry().deliver(message, services::run_on_service_stack, &mut services::apply_action)
+}
+
+/// Trapped system registers that read as zero and ignore writes: the debug and OS-lock space
+/// (MDCR_EL2.TDA/TDOSA), the PMU (MDCR_EL2.TPM), the EL1 physical timer (CNTHCTL_EL2.EL1PCEN) and
+/// ACTLR_EL1 (HCR_EL2.TACR). Anything else trapped is undefined for the guest.
+fn reads_as_zero(encoding: u32) -> bool {
+    let op1 = (encoding >> 14) & 0x7;
+    let control_register_n = (encoding >> 10) & 0xF;
+    let control_register_m = (encoding >> 1) & 0xF;
+    let op2 = (encoding >> 17) & 0x7;
+    let op0 = system_register_op0(encoding);
+    let debug = op0 == 2;
+    let performance_monitors = op0 == 3 && control_register_n == 9 && (12..=14).contains(&control_register_m);
+    let physical_timer = op0 == 3 && op1 == 3 && control_register_n == 14 && control_register_m == 2;
+    let auxiliary_control = op0 == 3 && op1 == 0 && control_register_n == 1 && control_register_m == 0 && op2 == 1;
+    debug || performance_monitors || physical_timer || auxiliary_control
+}

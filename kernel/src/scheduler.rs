@@ -1,0 +1,275 @@
+//! Which vCPU each physical CPU runs: run states, pinning, round-robin time slicing, and the
+//! completions that services' actions leave for a blocked vCPU. Pure logic, tested on the host;
+//! the kernel keeps one instance behind a lock.
+
+use somnus_abi::guest_platform::MAX_VCPUS as MAX_VCPUS_PER_DOMAIN;
+use somnus_abi::ids::VcpuId;
+
+use crate::platform::MAX_CPUS;
+use crate::trap::MmioAccess;
+
+/// Most domains.
+pub const MAX_DOMAINS: usize = 8;
+/// Most vCPUs in the whole system.
+pub const MAX_VCPUS: usize = MAX_DOMAINS * MAX_VCPUS_PER_DOMAIN;
+
+/// Why a vCPU does not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockReason {
+    /// It executed WFI and nothing is pending for it.
+    WaitForInterrupt,
+    /// It waits for a service to answer its call or access.
+    Service,
+}
+
+/// A vCPU's scheduling state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// Powered off: never picked.
+    Off,
+    /// Ready to run (or running) on its physical CPU.
+    Runnable,
+    /// Waiting.
+    Blocked(BlockReason),
+}
+
+/// What a service decided about a vCPU's pending call or access, applied by the vCPU's own
+/// physical CPU just before the vCPU runs again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// Set x0..x3.
+    Registers([u64; 4]),
+    /// Finish the pending load with this value.
+    Read(u64),
+    /// Finish the pending store.
+    Write,
+    /// Refuse the pending access with a synchronous external abort.
+    Abort,
+}
+
+/// What the kernel needs to finish an emulated access later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingAccess {
+    /// The decoded access.
+    pub access: MmioAccess,
+    /// The guest virtual address that faulted (for FAR_EL1 if the access is refused).
+    pub fault_address: u64,
+}
+
+/// One vCPU's entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VcpuEntry {
+    /// Which vCPU (with its domain's generation).
+    pub id: VcpuId,
+    /// The physical CPU it is pinned to.
+    pub pcpu: usize,
+    /// Its state.
+    pub state: RunState,
+    /// A completion waiting to be applied.
+    pub completion: Option<Completion>,
+    /// The emulated access it waits on, if any.
+    pub pending_access: Option<PendingAccess>,
+}
+
+/// Errors of scheduler operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchedulerError {
+    /// The vCPU's slot is outside the table.
+    NoSuchSlot,
+    /// The physical CPU does not exist.
+    NoSuchCpu,
+}
+
+/// The scheduler's state for every vCPU and physical CPU.
+#[derive(Debug)]
+pub struct Scheduler {
+    entries: [Option<VcpuEntry>; MAX_VCPUS],
+    last_picked: [Option<usize>; MAX_CPUS],
+    cpu_count: usize,
+}
+
+/// The table slot of a vCPU: one row of `MAX_VCPUS_PER_DOMAIN` per domain.
+#[must_use]
+pub const fn slot_of(id: VcpuId) -> usize {
+    id.domain.index as usize * MAX_VCPUS_PER_DOMAIN + id.index as usize
+}
+
+impl Scheduler {
+    /// A scheduler for `cpu_count` physical CPUs and no vCPU.
+    #[must_use]
+    pub const fn new(cpu_count: usize) -> Self {
+        Self { entries: [None; MAX_VCPUS], last_picked: [None; MAX_CPUS], cpu_count }
+    }
+
+    /// Sets the number of physical CPUs vCPUs can be pinned to.
+    pub fn set_cpu_count(&mut self, cpu_count: usize) {
+        self.cpu_count = cpu_count.min(MAX_CPUS);
+    }
+
+    /// Adds (or replaces) a vCPU, powered off, pinned to `pcpu`.
+    pub fn add(&mut self, id: VcpuId, pcpu: usize) -> Result<(), SchedulerError> {
+        if pcpu >= self.cpu_count {
+            return Err(SchedulerError::NoSuchCpu);
+        }
+        let slot = self.entries.get_mut(slot_of(id)).ok_or(SchedulerError::NoSuchSlot)?;
+        *slot = Some(VcpuEntry { id, pcpu, state: RunState::Off, completion: None, pending_access: None });
+        Ok(())
+    }
+
+    /// The entry of `id`, if it exists with this exact generation.
+    #[must_use]
+    pub fn entry(&self, id: VcpuId) -> Option<&VcpuEntry> {
+        self.entries.get(slot_of(id))?.as_ref().filter(|entry| entry.id == id)
+    }
+
+    fn entry_mut(&mut self, id: VcpuId) -> Option<&mut VcpuEntry> {
+        self.entries.get_mut(slot_of(id))?.as_mut().filter(|entry| entry.id == id)
+    }
+
+    /// Sets the state of `id`; `false` if there is no such vCPU (a stale id).
+    pub fn set_state(&mut self, id: VcpuId, state: RunState) -> bool {
+        self.entry_mut(id).map(|entry| entry.state = state).is_some()
+    }
+
+    /// Blocks `id` until a service completes its access.
+    pub fn block_for_service(&mut self, id: VcpuId, pending_access: Option<PendingAccess>) -> bool {
+        self.entry_mut(id)
+            .map(|entry| {
+                entry.state = RunState::Blocked(BlockReason::Service);
+                entry.pending_access = pending_access;
+            })
+            .is_some()
+    }
+
+    /// Leaves `completion` for `id` and makes it runnable, if it waits for a service.
+    /// Returns the physical CPU to notify, or `None` if the completion was not for a waiting vCPU.
+    pub fn complete(&mut self, id: VcpuId, completion: Completion) -> Option<usize> {
+        let entry = self.entry_mut(id)?;
+        if entry.state != RunState::Blocked(BlockReason::Service) {
+            return None;
+        }
+        entry.completion = Some(completion);
+        entry.state = RunState::Runnable;
+        Some(entry.pcpu)
+    }
+
+    /// Takes the completion and pending access left for `id`.
+    pub fn take_completion(&mut self, id: VcpuId) -> (Option<Completion>, Option<PendingAccess>) {
+        self.entry_mut(id).map_or((None, None), |entry| (entry.completion.take(), entry.pending_access.take()))
+    }
+
+    /// Wakes `id` from WFI. Returns its physical CPU if it was waiting.
+    pub fn wake(&mut self, id: VcpuId) -> Option<usize> {
+        let entry = self.entry_mut(id)?;
+        if entry.state != RunState::Blocked(BlockReason::WaitForInterrupt) {
+            return None;
+        }
+        entry.state = RunState::Runnable;
+        Some(entry.pcpu)
+    }
+
+    /// The vCPU `pcpu` should run next. `current` keeps the CPU unless `rotate` asks for the
+    /// next runnable vCPU in round-robin order (a time slice ended, or it yielded).
+    pub fn pick(&mut self, pcpu: usize, current: Option<VcpuId>, rotate: bool) -> Option<VcpuId> {
+        let current_runnable =
+            current.filter(|&id| self.entry(id).is_some_and(|entry| entry.state == RunState::Runnable));
+        if let Some(id) = current_runnable
+            && !rotate
+        {
+            return Some(id);
+        }
+        let start = self.last_picked.get(pcpu).copied().flatten().map_or(0, |slot| slot + 1);
+        let found = (0..MAX_VCPUS).map(|step| (start + step) % MAX_VCPUS).find(|&slot| {
+            self.entries[slot].is_some_and(|entry| entry.pcpu == pcpu && entry.state == RunState::Runnable)
+        });
+        let picked = found.and_then(|slot| self.entries[slot].map(|entry| entry.id)).or(current_runnable);
+        if let (Some(id), Some(last)) = (picked, self.last_picked.get_mut(pcpu)) {
+            *last = Some(slot_of(id));
+        }
+        picked
+    }
+
+    /// Every vCPU of the domain with slot index `domain_index`.
+    pub fn vcpus_of(&self, domain_index: u8) -> impl Iterator<Item = &VcpuEntry> {
+        self.entries.iter().flatten().filter(move |entry| entry.id.domain.index == domain_index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use somnus_abi::ids::DomainId;
+
+    use super::*;
+
+    fn vcpu(domain: u8, index: u8) -> VcpuId {
+        VcpuId { domain: DomainId { index: domain, generation: 1 }, index }
+    }
+
+    #[test]
+    fn off_vcpus_never_run() {
+        let mut scheduler = Scheduler::new(2);
+        scheduler.add(vcpu(0, 0), 0).unwrap();
+        assert_eq!(scheduler.pick(0, None, false), None);
+        scheduler.set_state(vcpu(0, 0), RunState::Runnable);
+        assert_eq!(scheduler.pick(0, None, false), Some(vcpu(0, 0)));
+        assert_eq!(scheduler.pick(1, None, false), None, "pinned to CPU 0");
+    }
+
+    #[test]
+    fn round_robin_on_rotation_only() {
+        let mut scheduler = Scheduler::new(1);
+        for domain in 0..3 {
+            scheduler.add(vcpu(domain, 0), 0).unwrap();
+            scheduler.set_state(vcpu(domain, 0), RunState::Runnable);
+        }
+        let first = scheduler.pick(0, None, false).unwrap();
+        assert_eq!(scheduler.pick(0, Some(first), false), Some(first));
+        let second = scheduler.pick(0, Some(first), true).unwrap();
+        let third = scheduler.pick(0, Some(second), true).unwrap();
+        let fourth = scheduler.pick(0, Some(third), true).unwrap();
+        assert_eq!([first, second, third, fourth], [vcpu(0, 0), vcpu(1, 0), vcpu(2, 0), vcpu(0, 0)]);
+    }
+
+    #[test]
+    fn rotation_with_one_runnable_keeps_it() {
+        let mut scheduler = Scheduler::new(1);
+        scheduler.add(vcpu(0, 0), 0).unwrap();
+        scheduler.set_state(vcpu(0, 0), RunState::Runnable);
+        assert_eq!(scheduler.pick(0, Some(vcpu(0, 0)), true), Some(vcpu(0, 0)));
+    }
+
+    #[test]
+    fn completions_only_reach_waiting_vcpus() {
+        let mut scheduler = Scheduler::new(2);
+        scheduler.add(vcpu(1, 2), 1).unwrap();
+        scheduler.set_state(vcpu(1, 2), RunState::Runnable);
+        assert_eq!(scheduler.complete(vcpu(1, 2), Completion::Write), None, "not waiting");
+        scheduler.block_for_service(vcpu(1, 2), None);
+        assert_eq!(scheduler.pick(1, None, false), None);
+        assert_eq!(scheduler.complete(vcpu(1, 2), Completion::Registers([1, 2, 3, 4])), Some(1));
+        assert_eq!(scheduler.pick(1, None, false), Some(vcpu(1, 2)));
+        assert_eq!(scheduler.take_completion(vcpu(1, 2)), (Some(Completion::Registers([1, 2, 3, 4])), None));
+        assert_eq!(scheduler.take_completion(vcpu(1, 2)), (None, None));
+    }
+
+    #[test]
+    fn stale_generations_are_refused() {
+        let mut scheduler = Scheduler::new(1);
+        scheduler.add(vcpu(0, 0), 0).unwrap();
+        scheduler.block_for_service(vcpu(0, 0), None);
+        let stale = VcpuId { domain: DomainId { index: 0, generation: 0 }, index: 0 };
+        assert_eq!(scheduler.complete(stale, Completion::Write), None);
+        assert!(!scheduler.set_state(stale, RunState::Runnable));
+        assert_eq!(scheduler.add(vcpu(0, 1), 3), Err(SchedulerError::NoSuchCpu));
+    }
+
+    #[test]
+    fn wake_only_from_wait_for_interrupt() {
+        let mut scheduler = Scheduler::new(1);
+        scheduler.add(vcpu(0, 0), 0).unwrap();
+        assert_eq!(scheduler.wake(vcpu(0, 0)), None, "off vCPUs are not woken by interrupts");
+        scheduler.set_state(vcpu(0, 0), RunState::Blocked(BlockReason::WaitForInterrupt));
+        assert_eq!(scheduler.wake(vcpu(0, 0)), Some(0));
+        assert_eq!(scheduler.wake(vcpu(0, 0)), None, "idempotent");
+    }
+}

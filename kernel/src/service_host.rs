@@ -1,0 +1,262 @@
+//! Hosting of services as tasks: each has its own stack, one bounded mailbox, and runs one message
+//! at a time. Whichever CPU delivers a message runs the service if no other CPU is running it;
+//! otherwise the message waits in the mailbox and the CPU running the service takes it next.
+//! That serialisation is the only synchronisation a service needs.
+//!
+//! Lock order: a service's `task` lock, then (briefly) its `mailbox` lock, or the scheduler and
+//! console locks while its actions are applied. Nothing that holds the scheduler or console lock
+//! delivers a message.
+
+use somnus_abi::GuestPhysAddr;
+use somnus_abi::ipc::{Action, ActionBuffer, Message, Service};
+use spin::Mutex;
+
+/// Most services a board can register.
+pub const MAX_SERVICES: usize = 4;
+/// Messages a mailbox holds: one outstanding call or access per vCPU, plus notifications.
+pub const MAILBOX_CAPACITY: usize = 80;
+/// Actions one message may produce.
+pub const MAX_ACTIONS_PER_MESSAGE: usize = 16;
+/// Bytes of stack per service task.
+pub const SERVICE_STACK_SIZE: usize = 16 * 1024;
+
+/// Which messages a service receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Every HVC and SMC from every guest.
+    Calls,
+    /// Accesses to the guest physical range `[base, base + size)` of every domain.
+    Mmio {
+        /// First address.
+        base: GuestPhysAddr,
+        /// Length in bytes.
+        size: u64,
+    },
+    /// Domain life-cycle notifications only.
+    Notifications,
+}
+
+/// The outcome of a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryError {
+    /// No service takes this message.
+    NoRoute,
+    /// The service's mailbox is full.
+    MailboxFull,
+}
+
+/// A service's stack.
+#[derive(Debug)]
+#[repr(C, align(16))]
+pub struct ServiceStack(pub [u8; SERVICE_STACK_SIZE]);
+
+/// One registered service.
+struct ServiceTask {
+    task: Mutex<&'static mut (dyn Service + Send)>,
+    mailbox: Mutex<heapless::Deque<Message, MAILBOX_CAPACITY>>,
+    routes: heapless::Vec<Route, 4>,
+    stack_top: u64,
+}
+
+/// The set of services, filled by the board at boot.
+pub struct ServiceRegistry {
+    tasks: heapless::Vec<ServiceTask, MAX_SERVICES>,
+}
+
+impl core::fmt::Debug for ServiceRegistry {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter.debug_struct("ServiceRegistry").field("services", &self.tasks.len()).finish()
+    }
+}
+
+/// Runs a service handler somewhere (on the service's own stack on the target; inline in host
+/// tests) and gives back the actions it produced.
+pub type Runner =
+    fn(stack_top: u64, service: &mut (dyn Service + Send), message: &Message) -> ActionBuffer<MAX_ACTIONS_PER_MESSAGE>;
+
+impl ServiceRegistry {
+    /// No services.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { tasks: heapless::Vec::new() }
+    }
+
+    /// Registers `service` for `routes`, running on `stack`. Returns `false` when full.
+    pub fn add(
+        &mut self,
+        service: &'static mut (dyn Service + Send),
+        routes: &[Route],
+        stack: &'static mut ServiceStack,
+    ) -> bool {
+        let stack_top = core::ptr::from_mut(stack) as u64 + SERVICE_STACK_SIZE as u64;
+        let Ok(routes) = heapless::Vec::from_slice(routes) else { return false };
+        self.tasks
+            .push(ServiceTask {
+                task: Mutex::new(service),
+                mailbox: Mutex::new(heapless::Deque::new()),
+                routes,
+                stack_top,
+            })
+            .is_ok()
+    }
+
+    /// Number of registered services.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether no service is registered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    fn route_of(&self, message: &Message) -> Option<&ServiceTask> {
+        self.tasks.iter().find(|task| {
+            task.routes.iter().any(|route| match (route, message) {
+                (Route::Calls, Message::Call { .. }) => true,
+                (
+                    Route::Mmio { base, size },
+                    Message::MmioRead { address, .. } | Message::MmioWrite { address, .. },
+                ) => address.0.wrapping_sub(base.0) < *size,
+                _ => false,
+            })
+        })
+    }
+
+    /// Whether some service emulates guest physical address `address`.
+    #[must_use]
+    pub fn emulates(&self, address: GuestPhysAddr) -> bool {
+        self.route_of(&Message::MmioRead {
+            caller: somnus_abi::ids::VcpuId { domain: somnus_abi::ids::DomainId { index: 0, generation: 0 }, index: 0 },
+            address,
+            size: 1,
+        })
+        .is_some()
+    }
+
+    /// Delivers `message` to the service its route names and, unless another CPU is already
+    /// running that service, runs it until its mailbox is empty. Every action produced is
+    /// passed to `apply`, in order, outside any service lock.
+    pub fn deliver(&self, message: Message, run: Runner, apply: &mut dyn FnMut(Action)) -> Result<(), DeliveryError> {
+        let task = self.route_of(&message).ok_or(DeliveryError::NoRoute)?;
+        task.mailbox.lock().push_back(message).map_err(|_| DeliveryError::MailboxFull)?;
+        Self::drain(task, run, apply);
+        Ok(())
+    }
+
+    /// Delivers `message` to every service (domain life-cycle notifications).
+    pub fn broadcast(&self, message: Message, run: Runner, apply: &mut dyn FnMut(Action)) {
+        for task in &self.tasks {
+            if task.mailbox.lock().push_back(message).is_ok() {
+                Self::drain(task, run, apply);
+            }
+        }
+    }
+
+    fn drain(task: &ServiceTask, run: Runner, apply: &mut dyn FnMut(Action)) {
+        loop {
+            let Some(mut service) = task.task.try_lock() else {
+                // Another CPU runs the service; it looks at the mailbox again before it lets go.
+                return;
+            };
+            loop {
+                let next = task.mailbox.lock().pop_front();
+                let Some(message) = next else { break };
+                let actions = run(task.stack_top, &mut **service, &message);
+                // Applied while the service is held, so actions take effect in message order.
+                for action in actions.actions {
+                    apply(action);
+                }
+            }
+            drop(service);
+            // A message may have arrived between our last look and the unlock; take it if so.
+            if task.mailbox.lock().is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+impl Default for ServiceRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use somnus_abi::ids::{DomainId, VcpuId};
+    use somnus_abi::ipc::{ActionSink, Conduit};
+
+    use super::*;
+
+    struct Echo {
+        handled: u32,
+    }
+
+    impl Service for Echo {
+        fn handle(&mut self, message: &Message, actions: &mut dyn ActionSink) {
+            self.handled += 1;
+            if let Message::Call { caller, registers, .. } = message {
+                actions.push(Action::Reply { target: *caller, registers: *registers });
+            }
+        }
+    }
+
+    fn inline_runner(
+        _stack_top: u64,
+        service: &mut (dyn Service + Send),
+        message: &Message,
+    ) -> ActionBuffer<MAX_ACTIONS_PER_MESSAGE> {
+        let mut actions = ActionBuffer::new();
+        service.handle(message, &mut actions);
+        actions
+    }
+
+    fn leak<T>(value: T) -> &'static mut T {
+        Box::leak(Box::new(value))
+    }
+
+    const CALLER: VcpuId = VcpuId { domain: DomainId { index: 0, generation: 1 }, index: 0 };
+
+    #[test]
+    fn calls_reach_the_calls_service_and_actions_come_back() {
+        let mut registry = ServiceRegistry::new();
+        assert!(registry.add(leak(Echo { handled: 0 }), &[Route::Calls], leak(ServiceStack([0; SERVICE_STACK_SIZE]))));
+        let mut applied = Vec::new();
+        let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [1, 2, 3, 4] };
+        registry.deliver(message, inline_runner, &mut |action| applied.push(action)).unwrap();
+        assert_eq!(applied, [Action::Reply { target: CALLER, registers: [1, 2, 3, 4] }]);
+    }
+
+    #[test]
+    fn mmio_routes_by_address_range() {
+        let mut registry = ServiceRegistry::new();
+        let route = Route::Mmio { base: GuestPhysAddr(0x0900_0000), size: 0x1000 };
+        assert!(registry.add(leak(Echo { handled: 0 }), &[route], leak(ServiceStack([0; SERVICE_STACK_SIZE]))));
+        assert!(registry.emulates(GuestPhysAddr(0x0900_0FFF)));
+        assert!(!registry.emulates(GuestPhysAddr(0x0900_1000)));
+        assert!(!registry.emulates(GuestPhysAddr(0x08FF_FFFF)));
+        let call = Message::Call { caller: CALLER, conduit: Conduit::Smc, registers: [0; 4] };
+        assert_eq!(registry.deliver(call, inline_runner, &mut |_| {}), Err(DeliveryError::NoRoute));
+    }
+
+    #[test]
+    fn a_busy_service_keeps_the_message_for_its_runner() {
+        let mut registry = ServiceRegistry::new();
+        assert!(registry.add(leak(Echo { handled: 0 }), &[Route::Calls], leak(ServiceStack([0; SERVICE_STACK_SIZE]))));
+        let task = &registry.tasks[0];
+        let held = task.task.lock();
+        let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [9; 4] };
+        let mut applied = Vec::new();
+        registry.deliver(message, inline_runner, &mut |action| applied.push(action)).unwrap();
+        assert!(applied.is_empty(), "another CPU holds the service");
+        assert_eq!(task.mailbox.lock().len(), 1);
+        drop(held);
+        ServiceRegistry::drain(task, inline_runner, &mut |action| applied.push(action));
+        assert_eq!(applied.len(), 1);
+        assert!(task.mailbox.lock().is_empty());
+    }
+}

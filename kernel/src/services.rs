@@ -1,0 +1,75 @@
+//! The services the board registered, and how the kernel runs them and applies their actions.
+
+use somnus_abi::ipc::{Action, ActionBuffer, Message, Service};
+use spin::Once;
+
+use crate::arch::aarch64::{cpu, guest_entry};
+use crate::run_loop::SCHEDULER;
+use crate::scheduler::Completion;
+use crate::service_host::{MAX_ACTIONS_PER_MESSAGE, ServiceRegistry};
+
+static REGISTRY: Once<ServiceRegistry> = Once::new();
+
+/// Installs the board's services; boot CPU, once.
+pub fn install(registry: ServiceRegistry) {
+    REGISTRY.call_once(|| registry);
+}
+
+/// The registered services (none before `install`).
+#[must_use]
+pub fn registry() -> &'static ServiceRegistry {
+    static EMPTY: ServiceRegistry = ServiceRegistry::new();
+    REGISTRY.get().unwrap_or(&EMPTY)
+}
+
+struct Job<'a> {
+    service: &'a mut (dyn Service + Send),
+    message: &'a Message,
+    actions: ActionBuffer<MAX_ACTIONS_PER_MESSAGE>,
+}
+
+extern "C" fn run_job(job: *mut u8) {
+    // SAFETY: `run_on_service_stack` passes a pointer to a live, properly aligned `Job` it owns
+    // exclusively; it was only cast to a byte pointer to cross the assembly trampoline.
+    #[allow(clippy::cast_ptr_alignment, reason = "the pointer was made from a `&mut Job`")]
+    let job = unsafe { &mut *job.cast::<Job<'_>>() };
+    job.service.handle(job.message, &mut job.actions);
+}
+
+/// Runs one message through `service` on the service's own stack.
+pub fn run_on_service_stack(
+    stack_top: u64,
+    service: &mut (dyn Service + Send),
+    message: &Message,
+) -> ActionBuffer<MAX_ACTIONS_PER_MESSAGE> {
+    let mut job = Job { service, message, actions: ActionBuffer::new() };
+    // SAFETY: the stack belongs to this service, whose lock the caller holds, so no other CPU
+    // uses it; the job outlives the call.
+    unsafe { guest_entry::call_on_stack(stack_top, run_job, (&raw mut job).cast()) };
+    if job.actions.dropped > 0 {
+        crate::println!(
+            "somnus: a service produced more than {MAX_ACTIONS_PER_MESSAGE} actions; {} dropped",
+            job.actions.dropped
+        );
+    }
+    job.actions
+}
+
+/// Applies one action of a service.
+pub fn apply_action(action: Action) {
+    let woken = match action {
+        Action::Reply { target, registers } => SCHEDULER.lock().complete(target, Completion::Registers(registers)),
+        Action::CompleteRead { target, value } => SCHEDULER.lock().complete(target, Completion::Read(value)),
+        Action::CompleteWrite { target } => SCHEDULER.lock().complete(target, Completion::Write),
+        Action::InjectAbort { target } => SCHEDULER.lock().complete(target, Completion::Abort),
+        Action::ConsoleWrite { text, .. } => {
+            crate::console::write_bytes(&text);
+            None
+        }
+    };
+    if let Some(pcpu) = woken
+        && pcpu != cpu::index()
+    {
+        crate::interrupts::kick(pcpu);
+    }
+}
