@@ -6,6 +6,8 @@ use somnus_abi::PhysAddr;
 use somnus_kernel::BoardDescriptor;
 use somnus_kernel::platform::{GicInfo, MemoryRegion, PlatformInfo, UartInfo, UartKind};
 
+mod services;
+
 somnus_kernel::declare_board!(BoardDescriptor {
     name: "qemu-virt",
     // QEMU leaves its device tree at the start of RAM when it starts an ELF image with x0 = 0.
@@ -31,4 +33,6 @@ somnus_kernel::declare_board!(BoardDescriptor {
         virtual_timer_intid: 27,
         maintenance_intid: 25,
     },
+    domain_bundle: include_bytes!(concat!(env!("OUT_DIR"), "/domains.bundle")),
+    register_services: services::register,
 });

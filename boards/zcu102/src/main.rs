@@ -7,6 +7,9 @@ use somnus_abi::PhysAddr;
 use somnus_kernel::BoardDescriptor;
 use somnus_kernel::platform::{GicInfo, MemoryRegion, PlatformInfo, UartInfo, UartKind};
 
+#[path = "../../qemu-virt/src/services.rs"]
+mod services;
+
 somnus_kernel::declare_board!(BoardDescriptor {
     name: "zcu102",
     device_tree_probe: None,
@@ -32,4 +35,6 @@ somnus_kernel::declare_board!(BoardDescriptor {
         virtual_timer_intid: 27,
         maintenance_intid: 25,
     },
+    domain_bundle: include_bytes!(concat!(env!("OUT_DIR"), "/domains.bundle")),
+    register_services: services::register,
 });
