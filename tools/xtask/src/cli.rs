@@ -9,6 +9,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use crate::board::Board;
 use crate::features::Features;
 use crate::machine::{CpuModel, GicVersion, MAX_SMP, Machine};
+use crate::paths;
 
 /// Build, image, boot and test the Somnus hypervisor.
 #[derive(Debug, Parser)]
@@ -22,11 +23,11 @@ pub struct Cli {
 /// The subcommands of `cargo xtask`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Cross-compile a board's hypervisor binary (release profile).
+    /// Cross-compile a board's hypervisor binary (release profile), without domains.
     Build(BuildArgs),
-    /// Build and write the boot artifacts to target/images/<board>/ (somnus.elf, somnus.bin,
-    /// and somnus.itb for zcu102).
-    Image(BuildArgs),
+    /// Write the domain bundle, build and write the boot artifacts to target/images/<board>/
+    /// (domains.bundle, somnus.elf, somnus.bin, and somnus.itb for zcu102).
+    Image(ImageArgs),
     /// Build the image and boot it under QEMU, serial line on the terminal or a Unix socket.
     Run(RunArgs),
     /// Run every check: host tests, fmt, clippy, cross builds and QEMU integration tests.
@@ -52,6 +53,33 @@ impl BuildArgs {
     }
 }
 
+/// Options of `cargo xtask image`.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Board and features to build.
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Domain configuration (TOML) [default: boards/<board>/domains.toml].
+    #[arg(long, value_name = "FILE")]
+    pub domains: Option<PathBuf>,
+    /// Number of CPUs the configuration's `pcpus` are checked against (qemu-virt: 1..=8,
+    /// default 4; zcu102: always 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_SMP)))]
+    pub smp: Option<u8>,
+}
+
+impl ImageArgs {
+    /// The machine the image is checked for, with the board's defaults applied.
+    pub fn machine(&self) -> Result<Machine, String> {
+        Machine::new(self.build.board, None, self.smp, None)
+    }
+
+    /// The domain configuration: `--domains` or the board's default.
+    pub fn domains(&self) -> PathBuf {
+        self.domains.clone().unwrap_or_else(|| paths::default_domains(self.build.board))
+    }
+}
+
 /// Options of `cargo xtask run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -67,6 +95,9 @@ pub struct RunArgs {
     /// CPU model (zcu102: cortex-a53 only) [default: cortex-a53].
     #[arg(long, value_enum)]
     pub cpu: Option<CpuModel>,
+    /// Domain configuration (TOML) [default: boards/<board>/domains.toml].
+    #[arg(long, value_name = "FILE")]
+    pub domains: Option<PathBuf>,
     /// Put the board's serial line on a Unix socket server instead of the terminal.
     #[arg(long, value_name = "unix:PATH", value_parser = parse_console)]
     pub console: Option<Console>,
@@ -79,6 +110,11 @@ impl RunArgs {
     /// The machine to boot, with the board's defaults applied and its limits checked.
     pub fn machine(&self) -> Result<Machine, String> {
         Machine::new(self.build.board, self.gic, self.smp, self.cpu)
+    }
+
+    /// The domain configuration: `--domains` or the board's default.
+    pub fn domains(&self) -> PathBuf {
+        self.domains.clone().unwrap_or_else(|| paths::default_domains(self.build.board))
     }
 }
 
@@ -113,6 +149,10 @@ pub struct TestArgs {
     /// Skip the QEMU integration tests.
     #[arg(long)]
     pub skip_qemu: bool,
+    /// Also boot this domain configuration (TOML) on every board and check that all of its
+    /// domains start (tests `domains-file-*`).
+    #[arg(long, value_name = "FILE")]
+    pub domains: Option<PathBuf>,
 }
 
 impl Cli {
@@ -124,13 +164,16 @@ impl Cli {
         T: Into<OsString> + Clone,
     {
         let cli = Self::try_parse_from(args)?;
-        if let Command::Run(run) = &cli.command
-            && let Err(message) = run.machine()
-        {
+        let refusal = match &cli.command {
+            Command::Run(run) => run.machine().err().map(|message| ("run", message)),
+            Command::Image(image) => image.machine().err().map(|message| ("image", message)),
+            Command::Build(_) | Command::Test(_) => None,
+        };
+        if let Some((name, message)) = refusal {
             let mut command = Self::command();
             command.build();
-            let run = command.find_subcommand_mut("run").expect("`run` is a subcommand");
-            return Err(run.error(ErrorKind::ArgumentConflict, message));
+            let subcommand = command.find_subcommand_mut(name).expect("a subcommand");
+            return Err(subcommand.error(ErrorKind::ArgumentConflict, message));
         }
         Ok(cli)
     }
@@ -164,18 +207,33 @@ mod tests {
 
     #[test]
     fn build_and_image_defaults() {
-        for sub in ["build", "image"] {
-            let cli = parse(&[sub]).unwrap();
-            let (Command::Build(args) | Command::Image(args)) = cli.command else {
-                panic!("{sub} parsed as something else");
-            };
-            assert_eq!(args.board, Board::QemuVirt);
-            assert!(args.features().is_empty());
-        }
+        let Command::Build(args) = parse(&["build"]).unwrap().command else { panic!("not build") };
+        assert_eq!(args.board, Board::QemuVirt);
+        assert!(args.features().is_empty());
+        let Command::Image(args) = parse(&["image"]).unwrap().command else { panic!("not image") };
+        assert_eq!(args.build.board, Board::QemuVirt);
+        assert!(args.build.features().is_empty());
+        assert_eq!(args.domains(), paths::default_domains(Board::QemuVirt));
+        assert_eq!(args.machine().unwrap().smp, 4);
         let cli = parse(&["image", "--board", "zcu102", "--features", "el2-fault-test"]).unwrap();
         let Command::Image(args) = cli.command else { panic!("not image") };
-        assert_eq!(args.board, Board::Zcu102);
-        assert_eq!(args.features().dir_suffix(), "-el2-fault-test");
+        assert_eq!(args.build.board, Board::Zcu102);
+        assert_eq!(args.build.features().dir_suffix(), "-el2-fault-test");
+        assert_eq!(args.domains(), paths::default_domains(Board::Zcu102));
+    }
+
+    #[test]
+    fn domains_option_on_image_run_and_test() {
+        let cli = parse(&["image", "--domains", "my.toml", "--smp", "8"]).unwrap();
+        let Command::Image(args) = cli.command else { panic!("not image") };
+        assert_eq!((args.domains(), args.machine().unwrap().smp), (PathBuf::from("my.toml"), 8));
+        let run = run_args(&["run", "--board", "zcu102", "--domains", "d/x.toml"]);
+        assert_eq!(run.domains(), PathBuf::from("d/x.toml"));
+        assert_eq!(run_args(&["run"]).domains(), paths::default_domains(Board::QemuVirt));
+        let Command::Test(args) = parse(&["test", "--domains", "t.toml"]).unwrap().command else { panic!("not test") };
+        assert_eq!(args.domains, Some(PathBuf::from("t.toml")));
+        let err = parse(&["image", "--board", "zcu102", "--smp", "2"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
     }
 
     #[test]

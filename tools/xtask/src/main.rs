@@ -1,16 +1,20 @@
 //! `cargo xtask`: the Somnus developer tool.
 //!
 //! - `cargo xtask build [--board B] [--features F]`: cross-compile a board (release).
-//! - `cargo xtask image [--board B] [--features F]`: write `target/images/<board>/` (somnus.elf,
-//!   somnus.bin, and somnus.itb for zcu102).
-//! - `cargo xtask run [--board B] [--gic 2|3] [--smp N] [--cpu C] [--console unix:PATH] [-- ARGS]`:
-//!   boot the image under QEMU.
-//! - `cargo xtask test [--filter S] [--skip-host] [--skip-qemu]`: every check, ending with
-//!   `N passed, M failed`.
+//! - `cargo xtask image [--board B] [--features F] [--domains FILE] [--smp N]`: write
+//!   `target/images/<board>/` (domains.bundle, somnus.elf, somnus.bin, and somnus.itb for zcu102).
+//! - `cargo xtask run [--board B] [--gic 2|3] [--smp N] [--cpu C] [--domains FILE]
+//!   [--console unix:PATH] [-- ARGS]`: boot the image under QEMU.
+//! - `cargo xtask test [--filter S] [--skip-host] [--skip-qemu] [--domains FILE]`: every check,
+//!   ending with `N passed, M failed`.
+//!
+//! The domain configuration defaults to `boards/<board>/domains.toml`; a refused one is reported
+//! in one line naming the file, the domain and the field, and xtask exits non-zero.
 
 mod board;
 mod cargo;
 mod cli;
+mod domains;
 mod features;
 mod host_tools;
 mod image;
@@ -25,8 +29,10 @@ mod test_suite;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use somnus_domain_config::ConfigError;
 
 use cli::{Cli, Command};
+use image::ImageRequest;
 use process::Sink;
 
 fn main() -> ExitCode {
@@ -34,7 +40,10 @@ fn main() -> ExitCode {
     match dispatch(&cli.command) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            match error.downcast_ref::<ConfigError>() {
+                Some(refusal) => eprintln!("{refusal}"),
+                None => eprintln!("error: {error:#}"),
+            }
             ExitCode::FAILURE
         }
     }
@@ -48,7 +57,9 @@ fn dispatch(command: &Command) -> Result<ExitCode> {
             eprintln!("built {}", paths::built_elf().display());
         }
         Command::Image(args) => {
-            let image = image::make(&Sink::Terminal, args.board, &args.features())?;
+            let machine = args.machine().map_err(anyhow::Error::msg)?;
+            let (features, domains) = (args.build.features(), args.domains());
+            let image = image::make(&Sink::Terminal, &ImageRequest::standard(machine, &features, &domains))?;
             eprintln!("image written to {}:", image.dir.display());
             for file in image.files() {
                 eprintln!("  {}", file.display());

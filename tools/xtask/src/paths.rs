@@ -39,6 +39,35 @@ pub fn image_dir_name(board: Board, features: &Features) -> String {
     format!("{}{}", board.name(), features.dir_suffix())
 }
 
+/// The domain configuration a board boots by default: `boards/<board>/domains.toml`.
+pub fn default_domains(board: Board) -> PathBuf {
+    repo_root().join("boards").join(board.name()).join("domains.toml")
+}
+
+/// Target directory of the in-tree test guests. Fixed below the repository root (not
+/// `$CARGO_TARGET_DIR`), because domain files name the guests by paths relative to themselves.
+pub fn test_guests_target_dir() -> PathBuf {
+    repo_root().join("target").join("guests")
+}
+
+/// Directory of an image the QEMU tests boot: `target/images/tests/<board>[-<features>]`, plus
+/// `-<config>` when it carries a domain configuration (its path below the repository root,
+/// without extension, `/` replaced by `_`), so images with different bundles never collide.
+pub fn test_image_dir(board: Board, features: &Features, domains: Option<&Path>) -> PathBuf {
+    let mut name = image_dir_name(board, features);
+    if let Some(config) = domains {
+        let relative = config.strip_prefix(repo_root()).unwrap_or(config).with_extension("");
+        let tag: String = relative
+            .to_string_lossy()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect();
+        name.push('-');
+        name.push_str(tag.trim_start_matches('_'));
+    }
+    target_dir().join("images").join("tests").join(name)
+}
+
 /// Directory where `cargo xtask test` keeps the full output of each test.
 pub fn test_log_dir() -> PathBuf {
     target_dir().join("test-logs")
@@ -61,5 +90,23 @@ mod tests {
         assert_eq!(normal, "qemu-virt");
         assert_eq!(fault, "qemu-virt-el2-fault-test");
         assert!(image_dir(Board::Zcu102, &Features::none()).ends_with("images/zcu102"));
+    }
+
+    #[test]
+    fn test_images_are_kept_apart_by_domain_configuration() {
+        let none = test_image_dir(Board::QemuVirt, &Features::none(), None);
+        assert!(none.ends_with("images/tests/qemu-virt"), "{}", none.display());
+        let config = repo_root().join("tests/guests/two-domains.toml");
+        let with = test_image_dir(Board::QemuVirt, &Features::none(), Some(&config));
+        assert!(with.ends_with("images/tests/qemu-virt-tests_guests_two-domains"), "{}", with.display());
+        let outside = test_image_dir(Board::Zcu102, &Features::none(), Some(Path::new("/tmp/my.domains.toml")));
+        assert!(outside.ends_with("images/tests/zcu102-tmp_my_domains"), "{}", outside.display());
+    }
+
+    #[test]
+    fn default_domain_files_exist() {
+        for board in Board::ALL {
+            assert!(default_domains(board).is_file(), "{} is missing", default_domains(board).display());
+        }
     }
 }

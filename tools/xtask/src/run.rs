@@ -1,4 +1,5 @@
-//! `cargo xtask run`: build the image and replace this process with QEMU booting it.
+//! `cargo xtask run`: build the image with its domains and replace this process with QEMU
+//! booting it.
 
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::CommandExt;
@@ -8,7 +9,7 @@ use anyhow::{Result, bail};
 
 use crate::cli::{Console, RunArgs};
 use crate::host_tools;
-use crate::image;
+use crate::image::{self, ImageRequest};
 use crate::process::{Sink, describe};
 use crate::qemu::{self, Serial};
 
@@ -20,7 +21,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     let sink = Sink::Terminal;
     host_tools::ensure(host_tools::QEMU, &sink)?;
-    let image = image::make(&sink, machine.board, &args.build.features())?;
+    let (features, domains) = (args.build.features(), args.domains());
+    let image = image::make(&sink, &ImageRequest::standard(machine, &features, &domains))?;
     let serial = match &args.console {
         None => Serial::Terminal,
         Some(Console::Unix(path)) => {

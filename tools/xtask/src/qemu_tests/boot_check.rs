@@ -1,36 +1,51 @@
 //! Checks of a normal boot: every CPU reports `online` once its EL2 timer ticks, and the ready
-//! line names the right board, GIC version and CPU count, exactly once.
+//! line names the right board, GIC version, CPU count and number of domains, exactly once.
 
 use crate::machine::Machine;
 use crate::qemu_tests::kernel_log::{KernelLog, panic_line};
 use crate::qemu_tests::runner::Progress;
 
-/// The ready line the hypervisor must print on `machine` with no domains.
-pub fn ready_line(machine: Machine) -> String {
-    format!("somnus: ready board={} gic=v{} cpus={} domains=0", machine.board.name(), machine.gic.number(), machine.smp)
+/// What a boot must show: the machine QEMU emulates and the domains the image carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expected {
+    /// The machine booted.
+    pub machine: Machine,
+    /// Number of domains in the image's bundle (0 for an empty bundle).
+    pub domains: usize,
+}
+
+/// The ready line the hypervisor must print.
+pub fn ready_line(expected: Expected) -> String {
+    let Expected { machine, domains } = expected;
+    format!(
+        "somnus: ready board={} gic=v{} cpus={} domains={domains}",
+        machine.board.name(),
+        machine.gic.number(),
+        machine.smp
+    )
 }
 
 /// A boot without any exception: see [`boot_progress`].
-pub fn check_boot(machine: Machine, lines: &[String]) -> Progress {
+pub fn check_boot(expected: Expected, lines: &[String]) -> Progress {
     let log = KernelLog::new(lines);
     if let Some((_, line)) = log.starting_with("somnus: unexpected exception").next() {
         return Progress::Failed(format!("unexpected exception: `{line}`"));
     }
-    boot_progress(machine, lines)
+    boot_progress(expected, lines)
 }
 
 /// No panic, one `online` line per CPU with distinct MPIDRs, and exactly one ready line, which
 /// must be the expected one.
-pub fn boot_progress(machine: Machine, lines: &[String]) -> Progress {
+pub fn boot_progress(expected: Expected, lines: &[String]) -> Progress {
     if let Some(line) = panic_line(lines) {
         return Progress::Failed(format!("kernel panic: `{}`", line.trim()));
     }
     let log = KernelLog::new(lines);
-    ready_progress(machine, &log).then(|| online_progress(machine, &log))
+    ready_progress(expected, &log).then(|| online_progress(expected.machine, &log))
 }
 
-fn ready_progress(machine: Machine, log: &KernelLog<'_>) -> Progress {
-    let expected = ready_line(machine);
+fn ready_progress(expected: Expected, log: &KernelLog<'_>) -> Progress {
+    let expected = ready_line(expected);
     let ready: Vec<&str> = log.starting_with("somnus: ready ").map(|(_, line)| line).collect();
     match ready.as_slice() {
         [] => Progress::Waiting(format!("no ready line `{expected}`")),
@@ -82,8 +97,9 @@ mod tests {
     use crate::board::Board;
     use crate::machine::GicVersion;
 
-    fn machine(smp: u8) -> Machine {
-        Machine::new(Board::QemuVirt, Some(GicVersion::V3), Some(smp), None).unwrap()
+    fn machine(smp: u8) -> Expected {
+        let machine = Machine::new(Board::QemuVirt, Some(GicVersion::V3), Some(smp), None).unwrap();
+        Expected { machine, domains: 0 }
     }
 
     fn online(cpu: u8) -> String {
@@ -100,6 +116,17 @@ mod tests {
         let log = vec![online(1), "noise".into(), online(0), ready_line(m)];
         assert_eq!(check_boot(m, &log), Progress::Done);
         assert_eq!(ready_line(m), "somnus: ready board=qemu-virt gic=v3 cpus=2 domains=0");
+    }
+
+    #[test]
+    fn the_domain_count_comes_from_the_bundle() {
+        let two = Expected { domains: 2, ..machine(1) };
+        assert_eq!(ready_line(two), "somnus: ready board=qemu-virt gic=v3 cpus=1 domains=2");
+        assert_eq!(check_boot(two, &[online(0), ready_line(two)]), Progress::Done);
+        let Progress::Failed(reason) = check_boot(two, &[online(0), ready_line(machine(1))]) else {
+            panic!("a ready line with domains=0 passed for a bundle of two")
+        };
+        assert!(reason.ends_with("domains=2`"), "{reason}");
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! Checks of the `el2-fault-test` build: after a normal boot the last CPU takes a deliberate EL2
 //! data abort at 0x0000dead00000000, dumps its registers, stops, and CPU 0 carries on.
 
-use crate::machine::Machine;
-use crate::qemu_tests::boot_check::boot_progress;
+use crate::qemu_tests::boot_check::{Expected, boot_progress};
 use crate::qemu_tests::kernel_log::{KernelLog, contains_word, register_value};
 use crate::qemu_tests::runner::Progress;
 
@@ -13,9 +12,9 @@ const EC_DATA_ABORT_SAME_EL: u64 = 0x25;
 const FAULT_ADDRESS: u64 = 0x0000_dead_0000_0000;
 
 /// A full boot, then the dump of the deliberate fault on the last CPU, then CPU 0 still running.
-pub fn check_el2_fault(machine: Machine, lines: &[String]) -> Progress {
-    let cpu = usize::from(machine.smp) - 1;
-    boot_progress(machine, lines).then(|| fault_progress(cpu, lines))
+pub fn check_el2_fault(expected: Expected, lines: &[String]) -> Progress {
+    let cpu = usize::from(expected.machine.smp) - 1;
+    boot_progress(expected, lines).then(|| fault_progress(cpu, lines))
 }
 
 fn fault_progress(cpu: usize, lines: &[String]) -> Progress {
@@ -82,10 +81,11 @@ fn check_dump(dump: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::board::Board;
-    use crate::machine::GicVersion;
+    use crate::machine::{GicVersion, Machine};
 
-    fn machine() -> Machine {
-        Machine::new(Board::QemuVirt, Some(GicVersion::V2), Some(2), None).unwrap()
+    fn machine() -> Expected {
+        let machine = Machine::new(Board::QemuVirt, Some(GicVersion::V2), Some(2), None).unwrap();
+        Expected { machine, domains: 0 }
     }
 
     /// A complete, correct fault-test log, as the kernel prints it.

@@ -8,51 +8,74 @@ pub mod kernel_log;
 pub mod runner;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use definitions::{QemuTest, all};
+pub use definitions::{QemuTest, all, with_domain_file};
 
 use crate::board::Board;
+use crate::domains;
 use crate::features::Features;
 use crate::host_tools;
-use crate::image;
+use crate::image::{self, ImageRequest};
+use crate::machine::Machine;
 use crate::paths;
 use crate::process::Sink;
 use crate::qemu::{Serial, qemu_command};
 use crate::test_suite::report::Report;
+use boot_check::Expected;
 use runner::Limits;
 
 /// Time limits of every QEMU test.
 const LIMITS: Limits = Limits { timeout: Duration::from_secs(30), settle: Duration::from_secs(1) };
 
-/// Runs the tests in order, building each image (board and features) once.
+/// A built test image: its ELF and the number of domains in its bundle.
+type BuiltImage = Result<(PathBuf, usize), String>;
+
+/// Runs the tests in order, building each image (board, features and domain configuration)
+/// once. A test with a domain configuration first checks it against its own machine, so a
+/// refusal fails that test alone.
 pub fn run(tests: &[QemuTest], report: &mut Report) {
     if tests.is_empty() {
         return;
     }
     let log_dir = paths::test_log_dir();
     let setup_log = log_dir.join("qemu-setup.log");
-    let qemu_ready = Sink::log_file(&setup_log).and_then(|sink| host_tools::ensure(host_tools::QEMU, &sink));
-    let mut images: HashMap<(Board, Features), Result<PathBuf, String>> = HashMap::new();
+    let setup = Sink::log_file(&setup_log).and_then(|sink| {
+        host_tools::ensure(host_tools::QEMU, &sink)?;
+        if tests.iter().any(|test| test.domains.is_some()) {
+            domains::build_test_guests(&sink)?;
+        }
+        Ok(())
+    });
+    let mut images: HashMap<(Board, Features, Option<PathBuf>), BuiltImage> = HashMap::new();
     for test in tests {
         let log = log_dir.join(format!("{}.log", test.name));
-        if let Err(error) = &qemu_ready {
+        if let Err(error) = &setup {
             report.fail(test.name, &format!("{error:#}"), Some(&setup_log));
             continue;
         }
-        let key = (test.machine.board, test.features.clone());
-        let elf = images.entry(key).or_insert_with(|| build_image(test.machine.board, &test.features));
-        let elf = match elf {
-            Ok(elf) => elf.clone(),
+        let config = test.domains_path();
+        if let Some(config) = &config
+            && let Err(refusal) = domains::check(config, test.machine)
+        {
+            report.fail(test.name, &refusal.to_string(), None);
+            continue;
+        }
+        // The bundle does not depend on the CPU count, only its check does (done above).
+        let key = (test.machine.board, test.features.clone(), config.clone());
+        let built = images.entry(key).or_insert_with(|| build_image(test.machine, &test.features, config.as_deref()));
+        let (elf, domain_count) = match built {
+            Ok(built) => built.clone(),
             Err(reason) => {
-                let image_log = image_log(test.machine.board, &test.features);
+                let image_log = image_log(test.machine, &test.features, config.as_deref());
                 report.fail(test.name, &format!("image build failed: {reason}"), Some(&image_log));
                 continue;
             }
         };
+        let expected = Expected { machine: test.machine, domains: domain_count };
         let command = qemu_command(test.machine, &elf, &Serial::Stdout, &[]);
-        let check = |lines: &[String]| (test.check)(test.machine, lines);
+        let check = |lines: &[String]| (test.check)(expected, lines);
         match runner::boot_and_watch(command, &log, LIMITS, &check) {
             Ok(()) => report.pass(test.name),
             Err(reason) => report.fail(test.name, &reason, Some(&log)),
@@ -60,14 +83,19 @@ pub fn run(tests: &[QemuTest], report: &mut Report) {
     }
 }
 
-/// Makes the image with its output in `target/test-logs/image-<dir>.log`; returns the ELF.
-fn build_image(board: Board, features: &Features) -> Result<PathBuf, String> {
-    Sink::log_file(&image_log(board, features))
-        .and_then(|sink| image::make(&sink, board, features))
-        .map(|image| image.elf)
+/// Makes the image with its output in `target/test-logs/image-<dir>.log`; returns the ELF and
+/// the number of domains.
+fn build_image(machine: Machine, features: &Features, config: Option<&Path>) -> BuiltImage {
+    let dir = paths::test_image_dir(machine.board, features, config);
+    let request = ImageRequest { machine, features, domains: config, dir };
+    Sink::log_file(&image_log(machine, features, config))
+        .and_then(|sink| image::make(&sink, &request))
+        .map(|image| (image.elf, image.domain_count))
         .map_err(|error| format!("{error:#}"))
 }
 
-fn image_log(board: Board, features: &Features) -> PathBuf {
-    paths::test_log_dir().join(format!("image-{}.log", paths::image_dir_name(board, features)))
+fn image_log(machine: Machine, features: &Features, config: Option<&Path>) -> PathBuf {
+    let dir = paths::test_image_dir(machine.board, features, config);
+    let name = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    paths::test_log_dir().join(format!("image-{name}.log"))
 }

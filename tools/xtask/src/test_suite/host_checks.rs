@@ -1,6 +1,6 @@
 //! The host-side checks of `cargo xtask test`: host tests, formatting, clippy on the host, and
-//! the cross build and clippy of every board. Each one's output goes to
-//! `target/test-logs/<name>.log`.
+//! the cross build and clippy of every board and of the in-tree test guests. Each one's output
+//! goes to `target/test-logs/<name>.log`.
 
 use std::process::Command;
 
@@ -38,6 +38,18 @@ pub fn all() -> Vec<HostCheck> {
         checks.push(HostCheck {
             name: format!("clippy-{board}"),
             command: cargo::clippy_board(board),
+            counts_libtest: false,
+        });
+    }
+    if cargo::has_test_guests() {
+        checks.push(HostCheck {
+            name: "build-test-guests".into(),
+            command: cargo::build_test_guests(),
+            counts_libtest: false,
+        });
+        checks.push(HostCheck {
+            name: "clippy-test-guests".into(),
+            command: cargo::clippy_test_guests(),
             counts_libtest: false,
         });
     }
@@ -95,17 +107,18 @@ mod tests {
     #[test]
     fn checks_run_host_first_then_each_board() {
         let names: Vec<String> = all().into_iter().map(|check| check.name).collect();
-        assert_eq!(
-            names,
-            [
-                "host-tests",
-                "fmt",
-                "clippy-host",
-                "build-qemu-virt",
-                "clippy-qemu-virt",
-                "build-zcu102",
-                "clippy-zcu102"
-            ]
-        );
+        let mut expected = vec![
+            "host-tests",
+            "fmt",
+            "clippy-host",
+            "build-qemu-virt",
+            "clippy-qemu-virt",
+            "build-zcu102",
+            "clippy-zcu102",
+        ];
+        if cargo::has_test_guests() {
+            expected.extend(["build-test-guests", "clippy-test-guests"]);
+        }
+        assert_eq!(names, expected);
     }
 }

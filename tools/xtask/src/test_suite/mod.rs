@@ -8,7 +8,7 @@ pub mod report;
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::cli::TestArgs;
 use crate::paths;
@@ -20,7 +20,11 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let selected = |name: &str| args.filter.as_deref().is_none_or(|filter| name.contains(filter));
     let host: Vec<_> = if args.skip_host { Vec::new() } else { host_checks::all() };
     let host: Vec<_> = host.into_iter().filter(|check| selected(&check.name)).collect();
-    let qemu: Vec<_> = if args.skip_qemu { Vec::new() } else { qemu_tests::all() };
+    let mut qemu: Vec<_> = if args.skip_qemu { Vec::new() } else { qemu_tests::all() };
+    if let Some(config) = args.domains.as_deref().filter(|_| !args.skip_qemu) {
+        let config = std::path::absolute(config).with_context(|| format!("resolving {}", config.display()))?;
+        qemu.extend(qemu_tests::with_domain_file(&config));
+    }
     let qemu: Vec<_> = qemu.into_iter().filter(|test| selected(test.name)).collect();
     if host.is_empty() && qemu.is_empty() {
         bail!(
