@@ -28,6 +28,8 @@ pub enum Message {
         conduit: Conduit,
         /// x0 (function identifier) to x3 (arguments).
         registers: [u64; 4],
+        /// When the call was made, in nanoseconds of the hypervisor's monotonic clock.
+        time_ns: u64,
     },
     /// A guest read an emulated device register; the vCPU waits for a `CompleteRead`.
     MmioRead {
@@ -55,10 +57,83 @@ pub enum Message {
         domain: DomainId,
         /// Its number of vCPUs.
         vcpu_count: u8,
+        /// Bytes of RAM at `guest_platform::RAM_BASE`.
+        memory_bytes: u64,
+    },
+    /// A physical interrupt was given to a domain (a passed-through device's line); sent after
+    /// `DomainStarted`, once per interrupt.
+    InterruptGranted {
+        /// The owner.
+        domain: DomainId,
+        /// The INTID, the same for the guest and the machine.
+        intid: u32,
+    },
+    /// An interrupt line changed or fired for a domain or one vCPU.
+    Interrupt {
+        /// Where it goes: a whole domain (SPIs) or one vCPU (PPIs such as its virtual timer).
+        target: InterruptTarget,
+        /// The guest INTID.
+        intid: u32,
+        /// What raised it.
+        source: InterruptSource,
+    },
+    /// A vCPU wrote ICC_SGI1R_EL1 (GICv3): generate SGIs for vCPUs of its domain.
+    GenerateSgi {
+        /// The writing vCPU, which waits for a `CompleteWrite`.
+        caller: VcpuId,
+        /// The value written.
+        value: u64,
+    },
+    /// A vCPU ended (EOI) a virtual interrupt injected with `notify_end`.
+    InterruptEnded {
+        /// The vCPU.
+        vcpu: VcpuId,
+        /// The INTID it ended.
+        intid: u32,
+    },
+    /// A byte arrived on the physical console.
+    ConsoleInput {
+        /// The byte.
+        byte: u8,
+    },
+    /// A vCPU that is off, or in a suspended domain, has an enabled interrupt pending.
+    WakeUp {
+        /// The vCPU the interrupt targets.
+        vcpu: VcpuId,
+        /// The interrupt (`WAKE_BY_REQUEST` for a management request).
+        intid: u32,
+        /// When the interrupt arrived, in nanoseconds of the hypervisor's monotonic clock.
+        time_ns: u64,
     },
 }
 
+/// Where an interrupt is delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InterruptTarget {
+    /// A shared peripheral interrupt of a domain; its routing registers choose the vCPU.
+    Domain(DomainId),
+    /// A private interrupt of one vCPU.
+    Vcpu(VcpuId),
+}
+
+/// What raised an interrupt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InterruptSource {
+    /// The physical interrupt with the same INTID fired and is active at the physical GIC until
+    /// the guest ends it (the vCPU's list register then carries the hardware bit), unless the
+    /// vGIC answers `DiscardPhysical`.
+    Physical,
+    /// The vCPU's virtual timer expired while the vCPU was not running.
+    TimerExpired,
+    /// A device model drives the line to `level` (level-sensitive).
+    Level(bool),
+}
+
 /// Something a service asks the kernel to do.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "actions live in fixed-size buffers without a heap; a console line is the largest"
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// Finish a `Call`: set x0..x3 and let the vCPU continue after its HVC/SMC.
@@ -85,6 +160,90 @@ pub enum Action {
         /// The vCPU whose access is refused.
         target: VcpuId,
     },
+    /// Make `intid` pending for `target`: the kernel queues it by priority, loads it into a list
+    /// register when the vCPU runs, wakes the vCPU from WFI, and turns it into a `WakeUp` for
+    /// the power service when the vCPU is off or its domain suspended.
+    InjectInterrupt {
+        /// The vCPU.
+        target: VcpuId,
+        /// Virtual INTID.
+        intid: u32,
+        /// Priority (lower is more urgent).
+        priority: u8,
+        /// The physical INTID the guest's end of interrupt must deactivate, if hardware-backed.
+        physical: Option<u32>,
+        /// Report the guest's end of interrupt as `InterruptEnded` (level-sensitive sources).
+        notify_end: bool,
+    },
+    /// Remove a queued, not yet delivered `intid` from `target`.
+    WithdrawInterrupt {
+        /// The vCPU.
+        target: VcpuId,
+        /// Virtual INTID.
+        intid: u32,
+    },
+    /// The physical interrupt `intid` that was forwarded is not wanted (disabled in the guest):
+    /// deactivate it at the physical GIC.
+    DiscardPhysical {
+        /// Physical INTID.
+        intid: u32,
+        /// The vCPU it was forwarded for (for a virtual timer, whose output is then masked).
+        vcpu: Option<VcpuId>,
+    },
+    /// Route the passed-through physical SPI `intid` to the physical CPU of `target` and enable
+    /// or disable it there.
+    RoutePhysical {
+        /// Physical INTID (an SPI granted to the domain).
+        intid: u32,
+        /// The vCPU that should receive it.
+        target: VcpuId,
+        /// Whether the guest enabled it.
+        enabled: bool,
+    },
+    /// A device model drives an interrupt line of a domain; delivered to the interrupt service.
+    RaiseInterrupt {
+        /// The domain.
+        domain: DomainId,
+        /// Guest INTID.
+        intid: u32,
+        /// The new level.
+        level: bool,
+    },
+    /// Reset `target` with the one vCPU reset routine and start it at `entry` with x0 =
+    /// `context_id` (PSCI CPU_ON, resume at an entry point). Interrupts pending for it are kept.
+    StartVcpu {
+        /// The vCPU (off).
+        target: VcpuId,
+        /// Where it starts.
+        entry: u64,
+        /// Its x0.
+        context_id: u64,
+    },
+    /// Power `target` off (CPU_OFF, power-down suspend). A vCPU that is off and has an interrupt
+    /// pending, or gets one, is reported with `WakeUp`.
+    PowerOffVcpu {
+        /// The vCPU.
+        target: VcpuId,
+    },
+    /// Finish a `Call` like `Reply`, but only once an interrupt is pending for the vCPU (a
+    /// standby power state: it waits as WFI would).
+    ReplyAfterInterrupt {
+        /// The vCPU that made the call.
+        target: VcpuId,
+        /// New x0..x3.
+        registers: [u64; 4],
+    },
+    /// Power every vCPU of `domain` off and keep it off (SYSTEM_OFF).
+    StopDomain {
+        /// The domain.
+        domain: DomainId,
+    },
+    /// Rebuild `domain` from a pristine copy of its kernel, initrd and device tree, as a new
+    /// generation, and start it (SYSTEM_RESET).
+    RebootDomain {
+        /// The domain.
+        domain: DomainId,
+    },
     /// Print one line (or a full buffer) of a domain's console output on the physical console.
     ConsoleWrite {
         /// The domain that printed.
@@ -94,8 +253,11 @@ pub enum Action {
     },
 }
 
+/// The `intid` of a `WakeUp` that a management request (not an interrupt) caused.
+pub const WAKE_BY_REQUEST: u32 = u32::MAX;
+
 /// Most bytes of console text in one action.
-pub const CONSOLE_TEXT_CAPACITY: usize = 160;
+pub const CONSOLE_TEXT_CAPACITY: usize = 200;
 
 /// A short piece of console text.
 pub type ConsoleText = heapless::Vec<u8, CONSOLE_TEXT_CAPACITY>;
