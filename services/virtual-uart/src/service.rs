@@ -1,7 +1,7 @@
 //! The service: per-domain PL011 state and line buffers; whole lines go to the physical console
 //! prefixed by the domain, so output of different domains never interleaves inside a line.
 
-use somnus_abi::guest_platform::{DEVICE_FRAME_SIZE, UART};
+use somnus_abi::guest_platform::{DEVICE_FRAME_SIZE, UART, UART_SPI};
 use somnus_abi::ids::DomainId;
 use somnus_abi::ipc::{Action, ActionSink, CONSOLE_TEXT_CAPACITY, ConsoleText, Message, Service};
 
@@ -11,36 +11,58 @@ use crate::pl011_model::{Pl011Model, WriteEffect};
 pub const MAX_DOMAINS: usize = 8;
 /// Bytes of a prefix such as `(d1) `.
 const PREFIX_LENGTH: usize = 5;
+/// Ctrl-A: typed three times in a row, it moves console input to the next domain.
+const SWITCH_KEY: u8 = 0x01;
+/// INTID of the guest UART's interrupt.
+const UART_INTID: u32 = 32 + UART_SPI;
 
 #[derive(Debug)]
 struct DomainUart {
     generation: u16,
     model: Pl011Model,
     line: ConsoleText,
+    /// The interrupt level last reported to the interrupt service.
+    level: bool,
 }
 
 impl DomainUart {
     const fn new(generation: u16) -> Self {
-        Self { generation, model: Pl011Model::new(), line: ConsoleText::new() }
+        Self { generation, model: Pl011Model::new(), line: ConsoleText::new(), level: false }
     }
 }
 
-/// The virtual UART service.
+/// The virtual UART service: every domain's PL011, and which of them the console's keyboard
+/// input goes to (the focus), switched by typing Ctrl-A three times as on Xen.
 #[derive(Debug, Default)]
 pub struct VirtualUartService {
     domains: [Option<DomainUart>; MAX_DOMAINS],
+    /// Domain slot receiving input; `None`: the hypervisor (input is dropped).
+    focus: Option<u8>,
+    /// Consecutive Ctrl-A bytes typed.
+    switch_keys: u8,
 }
 
 impl VirtualUartService {
     /// A service with no domain yet.
     #[must_use]
     pub const fn new() -> Self {
-        Self { domains: [const { None }; MAX_DOMAINS] }
+        Self { domains: [const { None }; MAX_DOMAINS], focus: None, switch_keys: 0 }
+    }
+
+    /// The domain slot console input goes to, if any.
+    #[must_use]
+    pub const fn focus(&self) -> Option<u8> {
+        self.focus
     }
 
     /// The state of `domain` if it is the current generation of its slot.
     fn uart_of(&mut self, domain: DomainId) -> Option<&mut DomainUart> {
         self.domains.get_mut(domain.index as usize)?.as_mut().filter(|uart| uart.generation == domain.generation)
+    }
+
+    fn domain_id(&self, index: u8) -> Option<DomainId> {
+        let uart = self.domains.get(index as usize)?.as_ref()?;
+        Some(DomainId { index, generation: uart.generation })
     }
 
     fn transmit(domain: DomainId, uart: &mut DomainUart, byte: u8, actions: &mut dyn ActionSink) {
@@ -67,6 +89,55 @@ impl VirtualUartService {
         uart.line.clear();
         actions.push(Action::ConsoleWrite { domain, text });
     }
+
+    /// Tells the interrupt service when the UART's interrupt line changes.
+    fn update_level(domain: DomainId, uart: &mut DomainUart, actions: &mut dyn ActionSink) {
+        let level = uart.model.interrupt_level();
+        if level != uart.level {
+            uart.level = level;
+            actions.push(Action::RaiseInterrupt { domain, intid: UART_INTID, level });
+        }
+    }
+
+    fn console_input(&mut self, byte: u8, actions: &mut dyn ActionSink) {
+        if byte == SWITCH_KEY {
+            self.switch_keys += 1;
+            if self.switch_keys == 3 {
+                self.switch_keys = 0;
+                self.switch_focus(actions);
+            }
+            return;
+        }
+        // Ctrl-A typed fewer than three times is input like any other.
+        let pending = core::mem::take(&mut self.switch_keys);
+        let Some(domain) = self.focus.and_then(|index| self.domain_id(index)) else { return };
+        if let Some(uart) = self.uart_of(domain) {
+            for _ in 0..pending {
+                uart.model.receive(SWITCH_KEY);
+            }
+            uart.model.receive(byte);
+            Self::update_level(domain, uart, actions);
+        }
+    }
+
+    /// Moves input to the next domain, or to the hypervisor after the last one.
+    fn switch_focus(&mut self, actions: &mut dyn ActionSink) {
+        let start = self.focus.map_or(0, |index| index as usize + 1);
+        self.focus = (start..MAX_DOMAINS).find(|&index| self.domains[index].is_some()).map(|index| index as u8);
+        let mut text = ConsoleText::new();
+        let _ = text.extend_from_slice(b"somnus: console input goes to ");
+        match self.focus {
+            Some(index) => {
+                let _ = text.extend_from_slice(&[b'd', b'1' + index]);
+            }
+            None => {
+                let _ = text.extend_from_slice(b"the hypervisor");
+            }
+        }
+        let _ = text.extend_from_slice(b" (Ctrl-A three times to switch)\n");
+        let domain = self.focus.and_then(|index| self.domain_id(index)).unwrap_or(DomainId { index: 0, generation: 0 });
+        actions.push(Action::ConsoleWrite { domain, text });
+    }
 }
 
 impl Service for VirtualUartService {
@@ -75,14 +146,19 @@ impl Service for VirtualUartService {
             Message::DomainStarted { domain, .. } => {
                 if let Some(slot) = self.domains.get_mut(domain.index as usize) {
                     *slot = Some(DomainUart::new(domain.generation));
+                    if self.focus.is_none() {
+                        self.focus = Some(domain.index);
+                    }
                 }
             }
+            Message::ConsoleInput { byte } => self.console_input(byte, actions),
             Message::MmioRead { caller, address, .. } => {
                 let offset = address.0.wrapping_sub(UART.0);
                 match self.uart_of(caller.domain) {
                     Some(uart) if offset < DEVICE_FRAME_SIZE => {
-                        actions
-                            .push(Action::CompleteRead { target: caller, value: u64::from(uart.model.read(offset)) });
+                        let value = uart.model.read(offset);
+                        actions.push(Action::CompleteRead { target: caller, value: u64::from(value) });
+                        Self::update_level(caller.domain, uart, actions);
                     }
                     _ => actions.push(Action::InjectAbort { target: caller }),
                 }
@@ -95,11 +171,12 @@ impl Service for VirtualUartService {
                             Self::transmit(caller.domain, uart, byte, actions);
                         }
                         actions.push(Action::CompleteWrite { target: caller });
+                        Self::update_level(caller.domain, uart, actions);
                     }
                     _ => actions.push(Action::InjectAbort { target: caller }),
                 }
             }
-            Message::Call { .. } => {}
+            _ => {}
         }
     }
 }
@@ -121,7 +198,7 @@ mod tests {
     fn started() -> VirtualUartService {
         let mut service = VirtualUartService::new();
         let mut actions = ActionBuffer::<4>::new();
-        service.handle(&Message::DomainStarted { domain: DOMAIN, vcpu_count: 1 }, &mut actions);
+        service.handle(&Message::DomainStarted { domain: DOMAIN, vcpu_count: 1, memory_bytes: 1 << 24 }, &mut actions);
         service
     }
 
@@ -175,6 +252,58 @@ mod tests {
             service.handle(&Message::MmioRead { caller, address: UART, size: 4 }, &mut actions);
             assert_eq!(actions.actions.as_slice(), [Action::InjectAbort { target: caller }]);
         }
+    }
+
+    fn type_bytes(service: &mut VirtualUartService, bytes: &[u8]) -> Vec<Action> {
+        let mut all = Vec::new();
+        for &byte in bytes {
+            let mut actions = ActionBuffer::<4>::new();
+            service.handle(&Message::ConsoleInput { byte }, &mut actions);
+            all.extend(actions.actions);
+        }
+        all
+    }
+
+    #[test]
+    fn input_reaches_the_focused_domain_and_raises_its_interrupt_once_enabled() {
+        let mut service = started();
+        assert_eq!(service.focus(), Some(1), "the first domain started has the focus");
+        let mut actions = ActionBuffer::<4>::new();
+        let enable = Message::MmioWrite { caller: CALLER, address: GuestPhysAddr(UART.0 + 0x38), size: 4, value: 0x50 };
+        service.handle(&enable, &mut actions);
+        let typed = type_bytes(&mut service, b"hi");
+        assert_eq!(typed, [Action::RaiseInterrupt { domain: DOMAIN, intid: 33, level: true }]);
+        let mut actions = ActionBuffer::<4>::new();
+        service.handle(&Message::MmioRead { caller: CALLER, address: UART, size: 4 }, &mut actions);
+        assert_eq!(actions.actions[0], Action::CompleteRead { target: CALLER, value: u64::from(b'h') });
+        let mut actions = ActionBuffer::<4>::new();
+        service.handle(&Message::MmioRead { caller: CALLER, address: UART, size: 4 }, &mut actions);
+        assert_eq!(
+            actions.actions.as_slice(),
+            [
+                Action::CompleteRead { target: CALLER, value: u64::from(b'i') },
+                Action::RaiseInterrupt { domain: DOMAIN, intid: 33, level: false }
+            ]
+        );
+    }
+
+    #[test]
+    fn three_ctrl_a_cycle_the_focus_and_fewer_are_input() {
+        let mut service = started();
+        let other = DomainId { index: 3, generation: 1 };
+        let mut actions = ActionBuffer::<4>::new();
+        service.handle(&Message::DomainStarted { domain: other, vcpu_count: 1, memory_bytes: 1 << 24 }, &mut actions);
+        let lines = console_lines(&type_bytes(&mut service, &[1, 1, 1]));
+        assert_eq!(service.focus(), Some(3));
+        assert!(lines[0].contains("goes to d4"), "{lines:?}");
+        type_bytes(&mut service, &[1, 1, 1]);
+        assert_eq!(service.focus(), None, "then the hypervisor");
+        type_bytes(&mut service, &[1, 1, 1]);
+        assert_eq!(service.focus(), Some(1), "and round again");
+        type_bytes(&mut service, &[1, b'x']);
+        let mut actions = ActionBuffer::<4>::new();
+        service.handle(&Message::MmioRead { caller: CALLER, address: UART, size: 4 }, &mut actions);
+        assert_eq!(actions.actions[0], Action::CompleteRead { target: CALLER, value: 1 }, "a lone Ctrl-A is input");
     }
 
     #[test]
