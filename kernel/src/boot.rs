@@ -7,11 +7,13 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Once;
 
 use crate::arch::aarch64::boot_entry::somnus_secondary_entry;
+use crate::arch::aarch64::virtual_cpu_interface::{self, VirtualCpuInterface};
 use crate::arch::aarch64::{cpu, el2_setup, firmware, hypervisor_timer, mmu, vectors};
 use crate::board::BoardDescriptor;
 use crate::console::{self, ConsoleUart};
 use crate::device_tree;
 use crate::drivers::generic_timer::GenericTimer;
+use crate::drivers::gic_v2_hypervisor::GicV2HypervisorInterface;
 use crate::interrupt_controller::InterruptController;
 use crate::interrupts::{self, GIC, TimerInterrupts};
 use crate::platform::{GicInfo, MAX_CPUS, MPIDR_AFFINITY_MASK, PlatformInfo, UartKind};
@@ -72,15 +74,23 @@ extern "C" fn somnus_primary_main(device_tree_address: usize, current_el: u64) -
     interrupts::set_timer_interrupts(TimerInterrupts {
         hypervisor: platform.hypervisor_timer_intid,
         virtual_timer: platform.virtual_timer_intid,
+        maintenance: platform.maintenance_intid,
+        console: platform.uart.intid,
     });
+    install_virtual_cpu_interface(platform);
     gic.init_distributor(cpu::mpidr());
     init_this_cpu(0);
 
     SCHEDULER.lock().set_cpu_count(platform.cpu_count);
     let mut registry = ServiceRegistry::new();
-    (board.register_services)(&mut registry);
+    (board.register_services)(&mut registry, platform);
     services::install(registry);
-    let domains = domain_builder::build_all(board.domain_bundle, platform);
+    let domains = domain_builder::build_all(board.domain_bundle, platform, board.passthrough_devices);
+    if let Some(intid) = platform.uart.intid
+        && gic.enable(intid, cpu::mpidr()).is_ok()
+    {
+        console::enable_input();
+    }
     start_secondary_cpus(platform);
 
     let online = wait_for_cpus(platform.cpu_count);
@@ -116,6 +126,7 @@ fn init_this_cpu(index: usize) {
     let enabled = gic.init_this_cpu(mpidr).and_then(|()| {
         gic.enable(platform.hypervisor_timer_intid, mpidr)?;
         gic.enable(platform.virtual_timer_intid, mpidr)?;
+        gic.enable(platform.maintenance_intid, mpidr)?;
         gic.enable(interrupts::RESCHEDULE_SGI, mpidr)
     });
     if let Err(error) = enabled {
@@ -126,6 +137,23 @@ fn init_this_cpu(index: usize) {
     interrupts::register_this_cpu(gic, mpidr);
     hypervisor_timer::start();
     cpu::enable_interrupts();
+}
+
+/// Records the GIC's virtual CPU interface: GICH for GICv2 (a GICv2 without one cannot run
+/// guests that use interrupts), the ICH system registers for GICv3.
+fn install_virtual_cpu_interface(platform: &PlatformInfo) {
+    match platform.gic {
+        GicInfo::V2 { hypervisor_interface: Some(base), .. } => {
+            // SAFETY: the GICH frame comes from the platform description and is mapped as device
+            // memory; only the virtual CPU interface code uses it.
+            let interface = unsafe { GicV2HypervisorInterface::new(base.0 as usize) };
+            virtual_cpu_interface::install(VirtualCpuInterface::V2(interface));
+        }
+        GicInfo::V2 { hypervisor_interface: None, .. } => {
+            println!("somnus: the GICv2 has no virtualization extensions; guests get no interrupts");
+        }
+        GicInfo::V3 { .. } => virtual_cpu_interface::install(VirtualCpuInterface::V3),
+    }
 }
 
 fn start_secondary_cpus(platform: &PlatformInfo) {

@@ -42,6 +42,27 @@ impl ConsoleUart {
         }
     }
 
+    fn read_byte(&self) -> Option<u8> {
+        match self {
+            Self::Pl011(uart) => uart.read_byte(),
+            Self::Cadence(uart) => uart.read_byte(),
+        }
+    }
+
+    fn enable_receive_interrupt(&self) {
+        match self {
+            Self::Pl011(uart) => uart.enable_receive_interrupt(),
+            Self::Cadence(uart) => uart.enable_receive_interrupt(),
+        }
+    }
+
+    fn acknowledge_receive_interrupt(&self) {
+        match self {
+            Self::Pl011(uart) => uart.acknowledge_receive_interrupt(),
+            Self::Cadence(uart) => uart.acknowledge_receive_interrupt(),
+        }
+    }
+
     fn write_byte(&self, byte: u8) {
         match self {
             Self::Pl011(uart) => uart.write_byte(byte),
@@ -79,6 +100,27 @@ pub fn install(uart: ConsoleUart) {
     let saved = cpu::save_and_mask_interrupts();
     *CONSOLE.lock() = Some(uart);
     cpu::restore_interrupts(saved);
+}
+
+/// Lets the console UART interrupt when input arrives.
+pub fn enable_input() {
+    with_console(|uart| uart.enable_receive_interrupt());
+}
+
+/// Takes the bytes received so far (at most `N`), acknowledging the receive interrupt first so
+/// a byte that arrives meanwhile raises it again.
+#[must_use]
+pub fn take_input<const N: usize>() -> heapless::Vec<u8, N> {
+    let mut bytes = heapless::Vec::new();
+    with_console(|uart| {
+        uart.acknowledge_receive_interrupt();
+        while !bytes.is_full()
+            && let Some(byte) = uart.read_byte()
+        {
+            let _ = bytes.push(byte);
+        }
+    });
+    bytes
 }
 
 /// Writes formatted text to the console (dropped if there is none yet).

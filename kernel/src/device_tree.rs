@@ -247,9 +247,11 @@ fn gic(node: FdtNode<'_, '_>) -> Result<GicInfo, DeviceTreeError> {
         let (redistributors, redistributor_region_size) = frame(1)?;
         return Ok(GicInfo::V3 { distributor: frame(0)?.0, redistributors, redistributor_region_size });
     }
+    let (cpu_interface, cpu_interface_size) = frame(1)?;
     Ok(GicInfo::V2 {
         distributor: frame(0)?.0,
-        cpu_interface: frame(1)?.0,
+        cpu_interface,
+        second_page_offset: if cpu_interface_size >= 0x2_0000 { 0x1_0000 } else { 0x1000 },
         hypervisor_interface: frame(2).ok().map(|(base, _)| base),
         virtual_cpu_interface: frame(3).ok().map(|(base, _)| base),
     })
@@ -264,7 +266,27 @@ fn uart_of(node: FdtNode<'_, '_>) -> Option<UartInfo> {
     } else {
         return None;
     };
-    Some(UartInfo { kind, base: reg_range(node, 0)?.0 })
+    let interrupt_cells = interrupt_parent_cells(node);
+    Some(UartInfo { kind, base: reg_range(node, 0)?.0, intid: spi_intid(node, 0, interrupt_cells) })
+}
+
+/// `#interrupt-cells` of the interrupt controller a node's interrupts go to (the GIC; 3 when
+/// the tree does not say).
+fn interrupt_parent_cells(node: FdtNode<'_, '_>) -> usize {
+    node.interrupt_parent().and_then(FdtNode::interrupt_cells).unwrap_or(DEFAULT_INTERRUPT_CELLS)
+}
+
+/// INTID of the SPI in the node's `interrupts` specifier `index` (type cell 0 = SPI).
+fn spi_intid(node: FdtNode<'_, '_>, index: usize, interrupt_cells: usize) -> Option<u32> {
+    if interrupt_cells < 2 {
+        return None;
+    }
+    let value = node.property("interrupts")?.value;
+    let start = index.checked_mul(interrupt_cells)?.checked_mul(4)?;
+    let specifier = value.get(start..start.checked_add(interrupt_cells.checked_mul(4)?)?)?;
+    let kind = structure_check::read_be_u32(specifier, 0)?;
+    let number = structure_check::read_be_u32(specifier, 4)?;
+    (kind == 0 && number < 988).then(|| 32 + number)
 }
 
 /// The node `/chosen/stdout-path` names: a path or an alias, either followed by `:options`.

@@ -1,17 +1,21 @@
 //! Building domains at boot from the bundle the board carries: host memory, stage-2 translation,
 //! kernel/initrd/device-tree copies, vCPUs pinned and vCPU 0 started at the kernel's entry.
 
-use somnus_abi::domain_bundle::{self, BundleHeader, DomainImage};
-use somnus_abi::guest_platform::RAM_BASE;
+use somnus_abi::domain_bundle::{self, BundleHeader, DomainImage, MAX_DEVICES};
+use somnus_abi::guest_platform::{GICV2_CPU_INTERFACE, MAX_VCPUS, RAM_BASE};
 use somnus_abi::ids::{DomainId, VcpuId};
 use somnus_abi::ipc::Message;
+use spin::{Mutex, Once};
 
-use crate::arch::aarch64::stage2::{self, Stage2};
-use crate::arch::aarch64::vcpu_switch::{self, DomainRegisters};
+use crate::arch::aarch64::stage2::{self, Stage2, Stage2Error};
+use crate::arch::aarch64::vcpu_switch::DomainRegisters;
 use crate::arch::aarch64::{mmu, vcpu_table};
+use crate::board::PassthroughDevice;
+use crate::interrupt_delivery;
 use crate::memory_map::LEVEL2_BLOCK_SIZE;
-use crate::platform::PlatformInfo;
+use crate::platform::{GicInfo, PlatformInfo};
 use crate::run_loop::SCHEDULER;
+use crate::scheduler::MAX_DOMAINS;
 use crate::scheduler::{RunState, slot_of};
 use crate::{println, services};
 
@@ -41,7 +45,9 @@ impl GuestMemoryAllocator {
 
 /// Builds every domain of `bundle`; returns how many started.
 #[must_use]
-pub fn build_all(bundle: &'static [u8], platform: &PlatformInfo) -> usize {
+pub fn build_all(bundle: &'static [u8], platform: &PlatformInfo, passthrough: &'static [PassthroughDevice]) -> usize {
+    BUNDLE.call_once(|| bundle);
+    PASSTHROUGH.call_once(|| passthrough);
     let header: BundleHeader = match domain_bundle::decode(bundle) {
         Ok(header) => header,
         Err(error) => {
@@ -53,7 +59,7 @@ pub fn build_all(bundle: &'static [u8], platform: &PlatformInfo) -> usize {
     let mut started = 0;
     for (index, image) in header.domains.iter().enumerate() {
         let id = DomainId { index: index as u8, generation: 1 };
-        match build(id, image, bundle, platform, &mut allocator) {
+        match build(id, image, bundle, platform, passthrough, &mut allocator) {
             Ok(()) => started += 1,
             Err(reason) => println!("somnus: domain {} \"{}\" not started: {reason}", index + 1, image.name),
         }
@@ -61,11 +67,65 @@ pub fn build_all(bundle: &'static [u8], platform: &PlatformInfo) -> usize {
     started
 }
 
+/// The guest's CPU interface: GICv2's virtual CPU interface frame mapped where the guest expects
+/// GICC (both 4 KiB pages, wherever the SoC puts the second); nothing for GICv3 (system registers).
+fn map_interrupt_controller(translation: Stage2, platform: &PlatformInfo) -> Result<(), Stage2Error> {
+    if let GicInfo::V2 { virtual_cpu_interface: Some(host), second_page_offset, .. } = platform.gic {
+        translation.map_device_page(GICV2_CPU_INTERFACE.0, host.0)?;
+        translation.map_device_page(GICV2_CPU_INTERFACE.0 + 0x1000, host.0 + second_page_offset)?;
+    }
+    Ok(())
+}
+
+/// The board devices the image names, each granted to at most one domain.
+fn granted_devices(
+    image: &DomainImage,
+    passthrough: &[PassthroughDevice],
+) -> Result<heapless::Vec<PassthroughDevice, MAX_DEVICES>, &'static str> {
+    let mut devices = heapless::Vec::new();
+    for grant in &image.devices {
+        let device = passthrough
+            .iter()
+            .find(|device| device.grant == *grant)
+            .ok_or("a device is not available on this board")?;
+        if interrupt_delivery::owner_of(device.intid).is_some() {
+            return Err("a device is already given to another domain");
+        }
+        devices.push(*device).map_err(|_| "too many devices")?;
+    }
+    Ok(devices)
+}
+
+/// What the kernel keeps of a built domain, to restart it from scratch (SYSTEM_RESET).
+#[derive(Clone, Copy, Debug)]
+pub struct DomainSlot {
+    /// Identity and current generation.
+    pub id: DomainId,
+    /// Host RAM backing it.
+    pub host: u64,
+    /// Its size.
+    pub size: u64,
+    /// Stage-2 translation.
+    pub translation: Stage2,
+    /// Physical CPU of each vCPU.
+    pub pcpus: [usize; MAX_VCPUS],
+    /// Number of vCPUs.
+    pub vcpu_count: usize,
+}
+
+/// Every built domain, by slot index.
+pub static DOMAINS: Mutex<[Option<DomainSlot>; MAX_DOMAINS]> = Mutex::new([None; MAX_DOMAINS]);
+/// The bundle the domains come from.
+static BUNDLE: Once<&'static [u8]> = Once::new();
+/// The devices of the board that can be passed through.
+static PASSTHROUGH: Once<&'static [PassthroughDevice]> = Once::new();
+
 fn build(
     id: DomainId,
     image: &DomainImage,
     bundle: &'static [u8],
     platform: &PlatformInfo,
+    passthrough: &[PassthroughDevice],
     allocator: &mut GuestMemoryAllocator,
 ) -> Result<(), &'static str> {
     let size = image.memory_bytes;
@@ -73,45 +133,30 @@ fn build(
         return Err("memory size is not a non-zero multiple of 2 MiB");
     }
     let vcpu_count = usize::from(image.vcpu_count);
-    if vcpu_count == 0 || vcpu_count > somnus_abi::guest_platform::MAX_VCPUS {
+    if vcpu_count == 0 || vcpu_count > MAX_VCPUS {
         return Err("vCPU count out of range");
     }
     let pcpu_of = |vcpu: usize| image.pcpus.get(vcpu).map_or(vcpu % platform.cpu_count, |&pcpu| usize::from(pcpu));
     if (0..vcpu_count).any(|vcpu| pcpu_of(vcpu) >= platform.cpu_count) {
         return Err("a vCPU is pinned to a physical CPU that does not exist");
     }
+    let devices = granted_devices(image, passthrough)?;
     let host = allocator.allocate(size).ok_or("not enough host memory left")?;
-    load(image, bundle, host, size, platform)?;
     let translation = Stage2::new().map_err(|_| "out of stage-2 tables")?;
     translation.map_ram(RAM_BASE.0, host, size).map_err(|_| "stage-2 mapping failed")?;
-    let vmid = id.index + 1;
-    let domain_registers = |vcpu: usize| DomainRegisters {
-        vttbr: translation.vttbr(vmid),
-        vmpidr: (1 << 31) | vcpu as u64,
-        counter_offset: 0,
-    };
-    vcpu_switch::load_domain(&domain_registers(0));
-    stage2::invalidate_current_vmid();
-    let mut scheduler = SCHEDULER.lock();
-    for vcpu in 0..vcpu_count {
-        let vcpu_id = VcpuId { domain: id, index: vcpu as u8 };
-        scheduler.add(vcpu_id, pcpu_of(vcpu)).map_err(|_| "scheduler refused a vCPU")?;
-        // SAFETY: the vCPU is not runnable yet, so no other CPU touches its slot.
-        unsafe {
-            *vcpu_table::domain_registers(slot_of(vcpu_id)) = domain_registers(vcpu);
-            vcpu_table::context(slot_of(vcpu_id)).reset_at(0, 0);
-        }
+    map_interrupt_controller(translation, platform).map_err(|_| "stage-2 mapping of the GIC failed")?;
+    for device in &devices {
+        translation
+            .map_device_page(device.guest_frame.0, device.host_frame.0)
+            .map_err(|_| "stage-2 mapping of a device failed")?;
     }
-    let boot_vcpu = VcpuId { domain: id, index: 0 };
-    // SAFETY: as above.
-    unsafe { vcpu_table::context(slot_of(boot_vcpu)).reset_at(image.entry.0, image.device_tree_address.0) };
-    scheduler.set_state(boot_vcpu, RunState::Runnable);
-    drop(scheduler);
-    services::registry().broadcast(
-        Message::DomainStarted { domain: id, vcpu_count: image.vcpu_count },
-        services::run_on_service_stack,
-        &mut services::apply_action,
-    );
+    let mut pcpus = [0; MAX_VCPUS];
+    for (vcpu, pcpu) in pcpus.iter_mut().enumerate().take(vcpu_count) {
+        *pcpu = pcpu_of(vcpu);
+    }
+    let slot = DomainSlot { id, host, size, translation, pcpus, vcpu_count };
+    start_generation(&slot, image, bundle, platform, &devices)?;
+    DOMAINS.lock()[id.index as usize] = Some(slot);
     println!(
         "somnus: domain {} \"{}\": {} vCPU(s), {} MiB at {host:#x}, entry {}",
         id.index + 1,
@@ -121,6 +166,73 @@ fn build(
         image.entry
     );
     Ok(())
+}
+
+/// Loads a pristine copy of the domain's image into its memory and starts its vCPU 0: the same
+/// path for the first boot and every SYSTEM_RESET. The caller guarantees no vCPU of the domain
+/// is on a CPU.
+fn start_generation(
+    slot: &DomainSlot,
+    image: &DomainImage,
+    bundle: &'static [u8],
+    platform: &PlatformInfo,
+    devices: &[PassthroughDevice],
+) -> Result<(), &'static str> {
+    load(image, bundle, slot.host, slot.size, platform)?;
+    let vmid = slot.id.index + 1;
+    let domain_registers = |vcpu: usize| DomainRegisters {
+        vttbr: slot.translation.vttbr(vmid),
+        vmpidr: (1 << 31) | vcpu as u64,
+        counter_offset: 0,
+    };
+    stage2::invalidate_vmid(slot.translation.vttbr(vmid));
+    let mut scheduler = SCHEDULER.lock();
+    for vcpu in 0..slot.vcpu_count {
+        let vcpu_id = VcpuId { domain: slot.id, index: vcpu as u8 };
+        scheduler.add(vcpu_id, slot.pcpus[vcpu]).map_err(|_| "scheduler refused a vCPU")?;
+        interrupt_delivery::clear(vcpu_id);
+        // SAFETY: the vCPU is off and not loaded on any CPU, so nobody else touches its slot.
+        unsafe {
+            *vcpu_table::domain_registers(slot_of(vcpu_id)) = domain_registers(vcpu);
+            vcpu_table::context(slot_of(vcpu_id)).reset_at(0, 0);
+        }
+    }
+    let boot_vcpu = VcpuId { domain: slot.id, index: 0 };
+    // SAFETY: as above.
+    unsafe { vcpu_table::context(slot_of(boot_vcpu)).reset_at(image.entry.0, image.device_tree_address.0) };
+    scheduler.set_state(boot_vcpu, RunState::Runnable);
+    let first_pcpu = slot.pcpus[0];
+    drop(scheduler);
+    services::registry().broadcast(
+        Message::DomainStarted { domain: slot.id, vcpu_count: image.vcpu_count, memory_bytes: slot.size },
+        services::run_on_service_stack,
+        &mut services::apply_action,
+    );
+    for device in devices {
+        interrupt_delivery::grant(slot.id, device.intid);
+    }
+    if first_pcpu != crate::arch::aarch64::cpu::index() {
+        crate::interrupts::kick(first_pcpu);
+    }
+    Ok(())
+}
+
+/// Restarts the domain in `index` as a new generation from its pristine image. Every vCPU of the
+/// old generation must already be off and off every CPU.
+pub fn restart(index: u8) -> Result<DomainId, &'static str> {
+    let mut slot = DOMAINS.lock().get(index as usize).copied().flatten().ok_or("no such domain")?;
+    let bundle = BUNDLE.get().copied().ok_or("no bundle")?;
+    let header = domain_bundle::decode(bundle).map_err(|_| "the bundle is unusable")?;
+    let image = header.domains.get(index as usize).ok_or("the domain is not in the bundle")?;
+    let platform = crate::boot::platform();
+    let passthrough = PASSTHROUGH.get().copied().unwrap_or(&[]);
+    let devices = passthrough.iter().filter(|device| image.devices.contains(&device.grant)).copied();
+    let devices: heapless::Vec<PassthroughDevice, MAX_DEVICES> = devices.collect();
+    slot.id.generation = slot.id.generation.wrapping_add(1);
+    start_generation(&slot, image, bundle, platform, &devices)?;
+    DOMAINS.lock()[index as usize] = Some(slot);
+    println!("somnus: domain {} \"{}\" restarted (generation {})", index + 1, image.name, slot.id.generation);
+    Ok(slot.id)
 }
 
 /// Fills the domain's RAM: zeros, then the kernel and initrd chunks, then the device tree that

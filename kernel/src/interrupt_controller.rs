@@ -28,9 +28,11 @@ impl InterruptController {
     #[must_use]
     pub unsafe fn new(info: &GicInfo) -> Self {
         match *info {
-            GicInfo::V2 { distributor, cpu_interface, .. } => {
+            GicInfo::V2 { distributor, cpu_interface, second_page_offset, .. } => {
                 // SAFETY: forwarded from the caller.
-                Self::V2(unsafe { GicV2::new(distributor.0 as usize, cpu_interface.0 as usize) })
+                Self::V2(unsafe {
+                    GicV2::new(distributor.0 as usize, cpu_interface.0 as usize, second_page_offset as usize)
+                })
             }
             GicInfo::V3 { distributor, redistributors, redistributor_region_size, .. } => {
                 // SAFETY: forwarded from the caller.
@@ -118,14 +120,71 @@ impl InterruptController {
         }
     }
 
-    /// Ends (drops priority and deactivates) an acknowledged interrupt.
+    /// Ends an interrupt the hypervisor handled itself: drops the priority and deactivates it.
     pub fn end_of_interrupt(&self, interrupt: Acknowledged) {
+        self.drop_priority(interrupt);
+        self.deactivate(interrupt.raw);
+    }
+
+    /// Drops the running priority only: the interrupt stays active until a guest's EOI (through a
+    /// list register's hardware bit) or `deactivate` ends it.
+    pub fn drop_priority(&self, interrupt: Acknowledged) {
         match self {
-            Self::V2(gic) => gic.end_of_interrupt(interrupt.raw),
+            Self::V2(gic) => gic.drop_priority(interrupt.raw),
             #[cfg(target_arch = "aarch64")]
-            Self::V3(_) => crate::arch::aarch64::gic_v3_cpu_interface::end_of_interrupt(interrupt.raw),
+            Self::V3(_) => crate::arch::aarch64::gic_v3_cpu_interface::drop_priority(interrupt.raw),
             #[cfg(not(target_arch = "aarch64"))]
             Self::V3(_) => {}
+        }
+    }
+
+    /// Deactivates the interrupt `intid` (for GICv2 SGIs, with the source CPU bits).
+    pub fn deactivate(&self, intid: u32) {
+        match self {
+            Self::V2(gic) => gic.deactivate(intid),
+            #[cfg(target_arch = "aarch64")]
+            Self::V3(_) => crate::arch::aarch64::gic_v3_cpu_interface::deactivate(intid),
+            #[cfg(not(target_arch = "aarch64"))]
+            Self::V3(_) => {}
+        }
+    }
+
+    /// Disables `intid` (SGIs and PPIs for the calling CPU, whose MPIDR is `mpidr`).
+    pub fn disable(&self, intid: u32, mpidr: u64) -> Result<(), RedistributorError> {
+        match self {
+            Self::V2(gic) => {
+                gic.disable(intid);
+                Ok(())
+            }
+            Self::V3(gic) => gic.disable(intid, mpidr),
+        }
+    }
+
+    /// Whether private interrupt `intid` of the calling CPU is active.
+    #[must_use]
+    pub fn is_active(&self, intid: u32, mpidr: u64) -> bool {
+        match self {
+            Self::V2(gic) => gic.is_active(intid),
+            Self::V3(gic) => gic.is_active(intid, mpidr).unwrap_or(false),
+        }
+    }
+
+    /// Sets or clears the active state of private interrupt `intid` of the calling CPU.
+    pub fn set_active(&self, intid: u32, mpidr: u64, active: bool) {
+        match self {
+            Self::V2(gic) => gic.set_active(intid, active),
+            Self::V3(gic) => {
+                // A CPU without a redistributor never got this far.
+                let _ = gic.set_active(intid, mpidr, active);
+            }
+        }
+    }
+
+    /// Routes SPI `intid` to the CPU whose `sgi_target_of_this_cpu` is `target`.
+    pub fn route(&self, intid: u32, target: u64) {
+        match self {
+            Self::V2(gic) => gic.route(intid, target as u8),
+            Self::V3(gic) => gic.route(intid, target),
         }
     }
 }

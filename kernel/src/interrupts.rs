@@ -2,26 +2,34 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use somnus_abi::ipc::Message;
 use spin::Once;
 
 use crate::arch::aarch64::{cpu, hypervisor_timer, vcpu_switch};
 use crate::interrupt_controller::InterruptController;
+use crate::interrupt_delivery;
 use crate::platform::MAX_CPUS;
 use crate::println;
 
 /// The SGI one CPU sends another to make it look at its run queue.
 pub const RESCHEDULE_SGI: u32 = 0;
+/// The first shared peripheral interrupt.
+const FIRST_SPI: u32 = 32;
 
 /// The machine's GIC, set up once by the boot CPU.
 pub static GIC: Once<InterruptController> = Once::new();
 
-/// INTIDs of the private timers, from the platform description.
+/// INTIDs of the private interrupts the kernel handles, from the platform description.
 #[derive(Clone, Copy, Debug)]
 pub struct TimerInterrupts {
     /// EL2 physical timer.
     pub hypervisor: u32,
     /// Virtual timer (the running vCPU's).
     pub virtual_timer: u32,
+    /// GIC virtualization maintenance interrupt.
+    pub maintenance: u32,
+    /// The console UART's interrupt, when input is taken.
+    pub console: Option<u32>,
 }
 
 static TIMERS: Once<TimerInterrupts> = Once::new();
@@ -38,6 +46,12 @@ pub fn register_this_cpu(gic: &InterruptController, mpidr: u64) {
     SGI_TARGETS[cpu::index()].store(gic.sgi_target_of_this_cpu(mpidr), Ordering::Release);
 }
 
+/// What `InterruptController::send_sgi` and `route` need to reach CPU `index`.
+#[must_use]
+pub fn sgi_target_of(index: usize) -> u64 {
+    SGI_TARGETS.get(index).map_or(0, |target| target.load(Ordering::Acquire))
+}
+
 /// Makes CPU `index` re-examine its run queue.
 pub fn kick(index: usize) {
     if let (Some(gic), Some(target)) = (GIC.get(), SGI_TARGETS.get(index)) {
@@ -51,18 +65,43 @@ pub fn handle_irq() {
     let Some(timers) = TIMERS.get().copied() else { return };
     while let Some(interrupt) = gic.acknowledge() {
         match interrupt.intid {
-            RESCHEDULE_SGI => {}
+            RESCHEDULE_SGI => gic.end_of_interrupt(interrupt),
             intid if intid == timers.hypervisor => {
                 hypervisor_timer::rearm();
                 crate::boot::timer_tick();
                 crate::run_loop::request_rotation();
+                gic.end_of_interrupt(interrupt);
+                interrupt_delivery::expire_timers(hypervisor_timer::now());
             }
-            intid if intid == timers.virtual_timer => {
-                // TODO(#4): deliver it to the vCPU through the vGIC instead of silencing it.
-                vcpu_switch::mask_virtual_timer();
+            intid if intid == timers.maintenance => {
+                interrupt_delivery::handle_maintenance();
+                gic.end_of_interrupt(interrupt);
             }
-            intid => println!("somnus: unexpected physical interrupt {intid} on cpu {}", cpu::index()),
+            intid if Some(intid) == timers.console => {
+                let bytes = crate::console::take_input::<32>();
+                gic.end_of_interrupt(interrupt);
+                for byte in bytes {
+                    let _ = crate::services::registry().deliver(
+                        Message::ConsoleInput { byte },
+                        crate::services::run_on_service_stack,
+                        &mut crate::services::apply_action,
+                    );
+                }
+            }
+            intid if intid == timers.virtual_timer || intid >= FIRST_SPI => {
+                // Forwarded: the guest's EOI deactivates it through the list register.
+                gic.drop_priority(interrupt);
+                if !interrupt_delivery::forward_physical(intid) {
+                    gic.deactivate(intid);
+                    if intid == timers.virtual_timer {
+                        vcpu_switch::mask_virtual_timer();
+                    }
+                }
+            }
+            intid => {
+                println!("somnus: unexpected physical interrupt {intid} on cpu {}", cpu::index());
+                gic.end_of_interrupt(interrupt);
+            }
         }
-        gic.end_of_interrupt(interrupt);
     }
 }

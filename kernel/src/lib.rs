@@ -11,7 +11,10 @@ pub mod drivers;
 pub mod exception_injection;
 pub mod interrupt_controller;
 #[cfg(target_arch = "aarch64")]
+pub mod interrupt_delivery;
+#[cfg(target_arch = "aarch64")]
 pub mod interrupts;
+pub mod list_register;
 pub mod memory_map;
 pub mod platform;
 pub mod scheduler;
@@ -19,6 +22,7 @@ pub mod service_host;
 pub mod stage2_tables;
 pub mod trap;
 pub mod vcpu_context;
+pub mod virtual_interrupts;
 
 #[cfg(target_arch = "aarch64")]
 pub mod arch;
@@ -28,6 +32,8 @@ pub mod boot;
 pub mod console;
 #[cfg(target_arch = "aarch64")]
 pub mod domain_builder;
+#[cfg(target_arch = "aarch64")]
+pub mod domain_lifecycle;
 #[cfg(all(target_arch = "aarch64", feature = "el2-fault-test"))]
 pub mod fault_test;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]

@@ -49,6 +49,10 @@ pub enum GicInfo {
         hypervisor_interface: Option<PhysAddr>,
         /// Virtual CPU interface (GICV), when the GIC has virtualization extensions.
         virtual_cpu_interface: Option<PhysAddr>,
+        /// Distance from a CPU interface's first 4 KiB page to its second (GICC_DIR, GICV_DIR):
+        /// 0x1000 normally, 0x10000 where the SoC aliases each page over 64 KiB (ZynqMP), as a
+        /// 128 KiB `reg` size announces.
+        second_page_offset: u64,
     },
     /// GICv3 with system-register CPU interface.
     V3 {
@@ -96,6 +100,8 @@ pub struct UartInfo {
     pub kind: UartKind,
     /// Base address of its register frame.
     pub base: PhysAddr,
+    /// Its interrupt (an SPI), for console input.
+    pub intid: Option<u32>,
 }
 
 /// Everything the kernel needs to know about the machine.
@@ -171,7 +177,7 @@ mod tests {
                 redistributors: PhysAddr(0x80A_0000),
                 redistributor_region_size: 0xF6_0000,
             },
-            uart: UartInfo { kind: UartKind::Pl011, base: PhysAddr(0x900_0000) },
+            uart: UartInfo { kind: UartKind::Pl011, base: PhysAddr(0x900_0000), intid: Some(33) },
             hypervisor_timer_intid: 26,
             virtual_timer_intid: 27,
             maintenance_intid: 25,

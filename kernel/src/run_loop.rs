@@ -7,9 +7,11 @@ use somnus_abi::ids::VcpuId;
 use spin::Mutex;
 
 use crate::arch::aarch64::{cpu, guest_entry, per_cpu, vcpu_switch, vcpu_table};
+use crate::domain_lifecycle;
 use crate::exception_injection::{Injected, inject};
+use crate::interrupt_delivery;
 use crate::platform::MAX_CPUS;
-use crate::scheduler::{Completion, Scheduler, slot_of};
+use crate::scheduler::{BlockReason, Completion, RunState, Scheduler, slot_of};
 
 /// Every vCPU's scheduling state.
 pub static SCHEDULER: Mutex<Scheduler> = Mutex::new(Scheduler::new(0));
@@ -56,15 +58,52 @@ pub fn schedule() {
     let index = cpu::index();
     loop {
         let rotate = ROTATE[index].swap(false, Ordering::Relaxed);
-        let current = *LOADED[index].lock();
+        let mut current = *LOADED[index].lock();
+        if let Some(id) = current {
+            let state = SCHEDULER.lock().entry(id).map(|entry| entry.state);
+            match state {
+                // Powered off (or gone with its old generation): take it off this CPU.
+                Some(RunState::Off) | None => {
+                    park(index, id);
+                    current = None;
+                }
+                // WFI or standby with something already pending: no wait.
+                Some(RunState::Blocked(BlockReason::WaitForInterrupt))
+                    if interrupt_delivery::pending_for_loaded(id) =>
+                {
+                    SCHEDULER.lock().wake(id);
+                }
+                _ => {}
+            }
+        }
+        domain_lifecycle::run_pending_restarts();
         let picked = SCHEDULER.lock().pick(index, current, rotate);
         if let Some(next) = picked {
             switch_to(index, current, next);
             apply_completion(next);
+            interrupt_delivery::prepare_entry(next);
             return;
         }
         idle_wait();
     }
+}
+
+/// Takes a powered-off vCPU off this CPU: its state is saved, its interrupts leave the list
+/// registers (a pending one wakes it if it is suspended), its virtual timer keeps a deadline.
+fn park(index: usize, id: VcpuId) {
+    // SAFETY: `id` is loaded on this CPU, which owns its slot.
+    let context = unsafe { vcpu_table::context(slot_of(id)) };
+    vcpu_switch::save(&mut context.system, &mut context.fp);
+    interrupt_delivery::park(id);
+    interrupt_delivery::save_interface(id, context);
+    *LOADED[index].lock() = None;
+    per_cpu::set_current_registers(core::ptr::null_mut());
+}
+
+/// Whether a vCPU of domain slot `domain_index` is loaded on any CPU.
+#[must_use]
+pub fn domain_is_loaded_anywhere(domain_index: u8) -> bool {
+    LOADED.iter().any(|loaded| loaded.lock().is_some_and(|id| id.domain.index == domain_index))
 }
 
 /// Waits for an interrupt and handles it. WFI runs with interrupts masked so an interrupt that
@@ -81,12 +120,14 @@ fn switch_to(index: usize, current: Option<VcpuId>, next: VcpuId) {
             // SAFETY: `previous` is pinned to this CPU, which owns its slot.
             let context = unsafe { vcpu_table::context(slot_of(previous)) };
             vcpu_switch::save(&mut context.system, &mut context.fp);
+            interrupt_delivery::save_interface(previous, context);
         }
         // SAFETY: `next` was picked for this CPU, so this CPU owns its slot.
         let (context, domain) =
             unsafe { (vcpu_table::context(slot_of(next)), vcpu_table::domain_registers(slot_of(next))) };
         vcpu_switch::load_domain(domain);
         vcpu_switch::restore(&context.system, &context.fp);
+        interrupt_delivery::restore_interface(next, context);
         *LOADED[index].lock() = Some(next);
     }
     // SAFETY: as above; the registers stay in the slot while the vCPU runs.
@@ -98,6 +139,10 @@ fn switch_to(index: usize, current: Option<VcpuId>, next: VcpuId) {
 fn apply_completion(id: VcpuId) {
     let (completion, pending) = SCHEDULER.lock().take_completion(id);
     let Some(completion) = completion else { return };
+    if let Completion::Reset { entry, context_id } = completion {
+        reset_loaded(id, entry, context_id);
+        return;
+    }
     // SAFETY: `id` is loaded on this CPU, which owns its slot.
     let registers = unsafe { &mut vcpu_table::context(slot_of(id)).registers };
     match completion {
@@ -116,7 +161,20 @@ fn apply_completion(id: VcpuId) {
             let fault_address = pending.map_or(0, |pending| pending.fault_address);
             inject_into_loaded(Injected::DataAbort { is_write }, fault_address);
         }
+        // Handled before the registers were borrowed.
+        Completion::Reset { .. } => {}
     }
+}
+
+/// Resets the loaded vCPU `id` with the one reset routine (`VcpuContext::reset_at`) and reloads
+/// the hardware from the reset state. Interrupts pending for it stay queued.
+fn reset_loaded(id: VcpuId, entry: u64, context_id: u64) {
+    interrupt_delivery::park(id);
+    // SAFETY: `id` is loaded on this CPU, which owns its slot.
+    let context = unsafe { vcpu_table::context(slot_of(id)) };
+    context.reset_at(entry, context_id);
+    vcpu_switch::restore(&context.system, &context.fp);
+    interrupt_delivery::restore_interface(id, context);
 }
 
 /// Injects a synchronous exception into the vCPU loaded on this CPU.

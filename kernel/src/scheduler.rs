@@ -45,6 +45,13 @@ pub enum Completion {
     Write,
     /// Refuse the pending access with a synchronous external abort.
     Abort,
+    /// Reset the vCPU with the one reset routine and start it at `entry` with x0 = `context_id`.
+    Reset {
+        /// Entry point.
+        entry: u64,
+        /// x0.
+        context_id: u64,
+    },
 }
 
 /// What the kernel needs to finish an emulated access later.
@@ -153,6 +160,41 @@ impl Scheduler {
         Some(entry.pcpu)
     }
 
+    /// Starts `id`, which must be off: it is reset and runs at `entry` next time its CPU picks
+    /// it. Returns its physical CPU.
+    pub fn start(&mut self, id: VcpuId, entry: u64, context_id: u64) -> Option<usize> {
+        let entry_of = self.entry_mut(id)?;
+        if entry_of.state != RunState::Off {
+            return None;
+        }
+        entry_of.completion = Some(Completion::Reset { entry, context_id });
+        entry_of.pending_access = None;
+        entry_of.state = RunState::Runnable;
+        Some(entry_of.pcpu)
+    }
+
+    /// Powers `id` off, whatever it was doing; a completion left for it is dropped. Returns
+    /// its physical CPU.
+    pub fn power_off(&mut self, id: VcpuId) -> Option<usize> {
+        let entry = self.entry_mut(id)?;
+        entry.state = RunState::Off;
+        entry.completion = None;
+        entry.pending_access = None;
+        Some(entry.pcpu)
+    }
+
+    /// Leaves `completion` for `id`, which waits for a service, but keeps it waiting for an
+    /// interrupt first (a standby power state). Returns its physical CPU.
+    pub fn complete_after_interrupt(&mut self, id: VcpuId, completion: Completion) -> Option<usize> {
+        let entry = self.entry_mut(id)?;
+        if entry.state != RunState::Blocked(BlockReason::Service) {
+            return None;
+        }
+        entry.completion = Some(completion);
+        entry.state = RunState::Blocked(BlockReason::WaitForInterrupt);
+        Some(entry.pcpu)
+    }
+
     /// Takes the completion and pending access left for `id`.
     pub fn take_completion(&mut self, id: VcpuId) -> (Option<Completion>, Option<PendingAccess>) {
         self.entry_mut(id).map_or((None, None), |entry| (entry.completion.take(), entry.pending_access.take()))
@@ -187,6 +229,11 @@ impl Scheduler {
             *last = Some(slot_of(id));
         }
         picked
+    }
+
+    /// Every vCPU pinned to physical CPU `pcpu`.
+    pub fn vcpus_on(&self, pcpu: usize) -> impl Iterator<Item = &VcpuEntry> {
+        self.entries.iter().flatten().filter(move |entry| entry.pcpu == pcpu)
     }
 
     /// Every vCPU of the domain with slot index `domain_index`.
@@ -261,6 +308,33 @@ mod tests {
         assert_eq!(scheduler.complete(stale, Completion::Write), None);
         assert!(!scheduler.set_state(stale, RunState::Runnable));
         assert_eq!(scheduler.add(vcpu(0, 1), 3), Err(SchedulerError::NoSuchCpu));
+    }
+
+    #[test]
+    fn start_only_from_off_and_power_off_from_anything() {
+        let mut scheduler = Scheduler::new(2);
+        scheduler.add(vcpu(0, 1), 1).unwrap();
+        assert_eq!(scheduler.start(vcpu(0, 1), 0x4008_0000, 7), Some(1));
+        assert_eq!(scheduler.start(vcpu(0, 1), 0x4008_0000, 7), None, "already on");
+        assert_eq!(
+            scheduler.take_completion(vcpu(0, 1)).0,
+            Some(Completion::Reset { entry: 0x4008_0000, context_id: 7 })
+        );
+        scheduler.block_for_service(vcpu(0, 1), None);
+        assert_eq!(scheduler.power_off(vcpu(0, 1)), Some(1));
+        assert_eq!(scheduler.entry(vcpu(0, 1)).map(|entry| entry.state), Some(RunState::Off));
+        assert_eq!(scheduler.complete(vcpu(0, 1), Completion::Write), None, "an off vCPU takes no completion");
+    }
+
+    #[test]
+    fn standby_waits_for_an_interrupt_before_its_reply() {
+        let mut scheduler = Scheduler::new(1);
+        scheduler.add(vcpu(0, 0), 0).unwrap();
+        scheduler.block_for_service(vcpu(0, 0), None);
+        assert_eq!(scheduler.complete_after_interrupt(vcpu(0, 0), Completion::Registers([0; 4])), Some(0));
+        assert_eq!(scheduler.pick(0, None, false), None);
+        assert_eq!(scheduler.wake(vcpu(0, 0)), Some(0));
+        assert_eq!(scheduler.take_completion(vcpu(0, 0)).0, Some(Completion::Registers([0; 4])));
     }
 
     #[test]

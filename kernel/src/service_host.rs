@@ -16,7 +16,7 @@ pub const MAX_SERVICES: usize = 4;
 /// Messages a mailbox holds: one outstanding call or access per vCPU, plus notifications.
 pub const MAILBOX_CAPACITY: usize = 80;
 /// Actions one message may produce.
-pub const MAX_ACTIONS_PER_MESSAGE: usize = 16;
+pub const MAX_ACTIONS_PER_MESSAGE: usize = 48;
 /// Bytes of stack per service task.
 pub const SERVICE_STACK_SIZE: usize = 16 * 1024;
 
@@ -32,6 +32,12 @@ pub enum Route {
         /// Length in bytes.
         size: u64,
     },
+    /// Interrupt events: lines raised or fired, SGI generation, ends of interrupt, grants.
+    Interrupts,
+    /// Wake-ups of vCPUs that are off or suspended.
+    PowerEvents,
+    /// Bytes typed on the physical console.
+    ConsoleInput,
     /// Domain life-cycle notifications only.
     Notifications,
 }
@@ -50,9 +56,16 @@ pub enum DeliveryError {
 #[repr(C, align(16))]
 pub struct ServiceStack(pub [u8; SERVICE_STACK_SIZE]);
 
+/// What only the CPU running a service touches: the service and the buffer its actions go to
+/// (kept here rather than on a stack, since actions can be large).
+struct TaskState {
+    service: &'static mut (dyn Service + Send),
+    actions: ActionBuffer<MAX_ACTIONS_PER_MESSAGE>,
+}
+
 /// One registered service.
 struct ServiceTask {
-    task: Mutex<&'static mut (dyn Service + Send)>,
+    task: Mutex<TaskState>,
     mailbox: Mutex<heapless::Deque<Message, MAILBOX_CAPACITY>>,
     routes: heapless::Vec<Route, 4>,
     stack_top: u64,
@@ -71,8 +84,12 @@ impl core::fmt::Debug for ServiceRegistry {
 
 /// Runs a service handler somewhere (on the service's own stack on the target; inline in host
 /// tests) and gives back the actions it produced.
-pub type Runner =
-    fn(stack_top: u64, service: &mut (dyn Service + Send), message: &Message) -> ActionBuffer<MAX_ACTIONS_PER_MESSAGE>;
+pub type Runner = fn(
+    stack_top: u64,
+    service: &mut (dyn Service + Send),
+    message: &Message,
+    actions: &mut ActionBuffer<MAX_ACTIONS_PER_MESSAGE>,
+);
 
 impl ServiceRegistry {
     /// No services.
@@ -92,7 +109,7 @@ impl ServiceRegistry {
         let Ok(routes) = heapless::Vec::from_slice(routes) else { return false };
         self.tasks
             .push(ServiceTask {
-                task: Mutex::new(service),
+                task: Mutex::new(TaskState { service, actions: ActionBuffer::new() }),
                 mailbox: Mutex::new(heapless::Deque::new()),
                 routes,
                 stack_top,
@@ -115,7 +132,16 @@ impl ServiceRegistry {
     fn route_of(&self, message: &Message) -> Option<&ServiceTask> {
         self.tasks.iter().find(|task| {
             task.routes.iter().any(|route| match (route, message) {
-                (Route::Calls, Message::Call { .. }) => true,
+                (Route::Calls, Message::Call { .. })
+                | (
+                    Route::Interrupts,
+                    Message::Interrupt { .. }
+                    | Message::GenerateSgi { .. }
+                    | Message::InterruptEnded { .. }
+                    | Message::InterruptGranted { .. },
+                )
+                | (Route::PowerEvents, Message::WakeUp { .. })
+                | (Route::ConsoleInput, Message::ConsoleInput { .. }) => true,
                 (
                     Route::Mmio { base, size },
                     Message::MmioRead { address, .. } | Message::MmioWrite { address, .. },
@@ -157,20 +183,23 @@ impl ServiceRegistry {
 
     fn drain(task: &ServiceTask, run: Runner, apply: &mut dyn FnMut(Action)) {
         loop {
-            let Some(mut service) = task.task.try_lock() else {
+            let Some(mut state) = task.task.try_lock() else {
                 // Another CPU runs the service; it looks at the mailbox again before it lets go.
                 return;
             };
             loop {
                 let next = task.mailbox.lock().pop_front();
                 let Some(message) = next else { break };
-                let actions = run(task.stack_top, &mut **service, &message);
+                let TaskState { service, actions } = &mut *state;
+                actions.actions.clear();
+                actions.dropped = 0;
+                run(task.stack_top, &mut **service, &message, actions);
                 // Applied while the service is held, so actions take effect in message order.
-                for action in actions.actions {
-                    apply(action);
+                for action in &actions.actions {
+                    apply(action.clone());
                 }
             }
-            drop(service);
+            drop(state);
             // A message may have arrived between our last look and the unlock; take it if so.
             if task.mailbox.lock().is_empty() {
                 return;
@@ -209,10 +238,9 @@ mod tests {
         _stack_top: u64,
         service: &mut (dyn Service + Send),
         message: &Message,
-    ) -> ActionBuffer<MAX_ACTIONS_PER_MESSAGE> {
-        let mut actions = ActionBuffer::new();
-        service.handle(message, &mut actions);
-        actions
+        actions: &mut ActionBuffer<MAX_ACTIONS_PER_MESSAGE>,
+    ) {
+        service.handle(message, actions);
     }
 
     fn leak<T>(value: T) -> &'static mut T {
@@ -226,7 +254,7 @@ mod tests {
         let mut registry = ServiceRegistry::new();
         assert!(registry.add(leak(Echo { handled: 0 }), &[Route::Calls], leak(ServiceStack([0; SERVICE_STACK_SIZE]))));
         let mut applied = Vec::new();
-        let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [1, 2, 3, 4] };
+        let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [1, 2, 3, 4], time_ns: 0 };
         registry.deliver(message, inline_runner, &mut |action| applied.push(action)).unwrap();
         assert_eq!(applied, [Action::Reply { target: CALLER, registers: [1, 2, 3, 4] }]);
     }
@@ -239,7 +267,7 @@ mod tests {
         assert!(registry.emulates(GuestPhysAddr(0x0900_0FFF)));
         assert!(!registry.emulates(GuestPhysAddr(0x0900_1000)));
         assert!(!registry.emulates(GuestPhysAddr(0x08FF_FFFF)));
-        let call = Message::Call { caller: CALLER, conduit: Conduit::Smc, registers: [0; 4] };
+        let call = Message::Call { caller: CALLER, conduit: Conduit::Smc, registers: [0; 4], time_ns: 0 };
         assert_eq!(registry.deliver(call, inline_runner, &mut |_| {}), Err(DeliveryError::NoRoute));
     }
 
@@ -249,7 +277,7 @@ mod tests {
         assert!(registry.add(leak(Echo { handled: 0 }), &[Route::Calls], leak(ServiceStack([0; SERVICE_STACK_SIZE]))));
         let task = &registry.tasks[0];
         let held = task.task.lock();
-        let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [9; 4] };
+        let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [9; 4], time_ns: 0 };
         let mut applied = Vec::new();
         registry.deliver(message, inline_runner, &mut |action| applied.push(action)).unwrap();
         assert!(applied.is_empty(), "another CPU holds the service");

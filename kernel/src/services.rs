@@ -1,12 +1,14 @@
 //! The services the board registered, and how the kernel runs them and applies their actions.
 
-use somnus_abi::ipc::{Action, ActionBuffer, Message, Service};
+use somnus_abi::ipc::{Action, ActionBuffer, InterruptSource, InterruptTarget, Message, Service};
 use spin::Once;
 
 use crate::arch::aarch64::{cpu, guest_entry};
 use crate::run_loop::SCHEDULER;
 use crate::scheduler::Completion;
 use crate::service_host::{MAX_ACTIONS_PER_MESSAGE, ServiceRegistry};
+use crate::virtual_interrupts::QueuedInterrupt;
+use crate::{domain_lifecycle, interrupt_delivery};
 
 static REGISTRY: Once<ServiceRegistry> = Once::new();
 
@@ -25,7 +27,7 @@ pub fn registry() -> &'static ServiceRegistry {
 struct Job<'a> {
     service: &'a mut (dyn Service + Send),
     message: &'a Message,
-    actions: ActionBuffer<MAX_ACTIONS_PER_MESSAGE>,
+    actions: &'a mut ActionBuffer<MAX_ACTIONS_PER_MESSAGE>,
 }
 
 extern "C" fn run_job(job: *mut u8) {
@@ -33,7 +35,7 @@ extern "C" fn run_job(job: *mut u8) {
     // exclusively; it was only cast to a byte pointer to cross the assembly trampoline.
     #[allow(clippy::cast_ptr_alignment, reason = "the pointer was made from a `&mut Job`")]
     let job = unsafe { &mut *job.cast::<Job<'_>>() };
-    job.service.handle(job.message, &mut job.actions);
+    job.service.handle(job.message, job.actions);
 }
 
 /// Runs one message through `service` on the service's own stack.
@@ -41,8 +43,9 @@ pub fn run_on_service_stack(
     stack_top: u64,
     service: &mut (dyn Service + Send),
     message: &Message,
-) -> ActionBuffer<MAX_ACTIONS_PER_MESSAGE> {
-    let mut job = Job { service, message, actions: ActionBuffer::new() };
+    actions: &mut ActionBuffer<MAX_ACTIONS_PER_MESSAGE>,
+) {
+    let mut job = Job { service, message, actions };
     // SAFETY: the stack belongs to this service, whose lock the caller holds, so no other CPU
     // uses it; the job outlives the call.
     unsafe { guest_entry::call_on_stack(stack_top, run_job, (&raw mut job).cast()) };
@@ -52,7 +55,6 @@ pub fn run_on_service_stack(
             job.actions.dropped
         );
     }
-    job.actions
 }
 
 /// Applies one action of a service.
@@ -64,6 +66,45 @@ pub fn apply_action(action: Action) {
         Action::InjectAbort { target } => SCHEDULER.lock().complete(target, Completion::Abort),
         Action::ConsoleWrite { text, .. } => {
             crate::console::write_bytes(&text);
+            None
+        }
+        Action::InjectInterrupt { target, intid, priority, physical, notify_end } => {
+            interrupt_delivery::inject(target, QueuedInterrupt { intid, priority, physical, notify_end });
+            None
+        }
+        Action::WithdrawInterrupt { target, intid } => {
+            interrupt_delivery::withdraw(target, intid);
+            None
+        }
+        Action::DiscardPhysical { intid, vcpu } => {
+            interrupt_delivery::discard_physical(intid, vcpu);
+            None
+        }
+        Action::RoutePhysical { intid, target, enabled } => {
+            interrupt_delivery::route_physical(intid, target, enabled);
+            None
+        }
+        Action::StartVcpu { target, entry, context_id } => SCHEDULER.lock().start(target, entry, context_id),
+        Action::PowerOffVcpu { target } => SCHEDULER.lock().power_off(target),
+        Action::ReplyAfterInterrupt { target, registers } => {
+            SCHEDULER.lock().complete_after_interrupt(target, Completion::Registers(registers))
+        }
+        Action::StopDomain { domain } => {
+            domain_lifecycle::stop(domain);
+            None
+        }
+        Action::RebootDomain { domain } => {
+            domain_lifecycle::request_restart(domain);
+            None
+        }
+        Action::RaiseInterrupt { domain, intid, level } => {
+            let message = Message::Interrupt {
+                target: InterruptTarget::Domain(domain),
+                intid,
+                source: InterruptSource::Level(level),
+            };
+            // Dropped if no service takes interrupts; the device raises the line again later.
+            let _ = registry().deliver(message, run_on_service_stack, &mut apply_action);
             None
         }
     };

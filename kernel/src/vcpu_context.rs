@@ -75,6 +75,20 @@ pub struct FpRegisters {
     pub fpsr: u64,
 }
 
+/// The vCPU's virtual CPU interface (GICv2 GICH / GICv3 ICH state) while it is not loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct VirtualInterfaceState {
+    /// GICH_VMCR / ICH_VMCR_EL2: the guest's CPU interface control, priority mask, binary points.
+    pub machine_control: u64,
+    /// GICH_APR / ICH_AP1R0_EL2: active priorities.
+    pub active_priorities: u64,
+    /// The list registers.
+    pub list_registers: [u64; 16],
+    /// Whether its virtual timer's physical interrupt was active (forwarded, not yet ended).
+    pub timer_interrupt_active: bool,
+}
+
 /// Everything that makes up one vCPU.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
@@ -85,6 +99,8 @@ pub struct VcpuContext {
     pub system: El1SystemRegisters,
     /// Saved and restored when another vCPU takes the CPU.
     pub fp: FpRegisters,
+    /// Saved and restored when another vCPU takes the CPU; reset like a powered-down core's.
+    pub interface: VirtualInterfaceState,
 }
 
 impl VcpuContext {
@@ -120,6 +136,12 @@ impl VcpuContext {
             cntv_cval_el0: 0,
         },
         fp: FpRegisters { q: [0; 32], fpcr: 0, fpsr: 0 },
+        interface: VirtualInterfaceState {
+            machine_control: 0,
+            active_priorities: 0,
+            list_registers: [0; 16],
+            timer_interrupt_active: false,
+        },
     };
 
     /// Resets the whole vCPU to the architectural state a CPU has when it is powered on at

@@ -21,6 +21,7 @@ const QEMU_GICV2: GicInfo = GicInfo::V2 {
     cpu_interface: PhysAddr(0x0801_0000),
     hypervisor_interface: Some(PhysAddr(0x0803_0000)),
     virtual_cpu_interface: Some(PhysAddr(0x0804_0000)),
+    second_page_offset: 0x1000,
 };
 
 const QEMU_GICV3: GicInfo = GicInfo::V3 {
@@ -53,7 +54,7 @@ fn qemu_virt(gic: GicInfo, cpu_count: usize, ram_size: u64) -> PlatformInfo {
         cpu_mpidrs: mpidrs(&cpus),
         cpu_count,
         gic,
-        uart: UartInfo { kind: UartKind::Pl011, base: PhysAddr(0x0900_0000) },
+        uart: UartInfo { kind: UartKind::Pl011, base: PhysAddr(0x0900_0000), intid: Some(33) },
         hypervisor_timer_intid: 26,
         virtual_timer_intid: 27,
         maintenance_intid: 25,
@@ -129,9 +130,10 @@ fn zynqmp_console_is_found_through_an_alias_with_options() {
             cpu_interface: PhysAddr(0xF902_0000),
             hypervisor_interface: Some(PhysAddr(0xF904_0000)),
             virtual_cpu_interface: Some(PhysAddr(0xF906_0000)),
+            second_page_offset: 0x1_0000,
         },
         // UART1: the first Cadence UART in the tree is UART0, which is not the console.
-        uart: UartInfo { kind: UartKind::Cadence, base: PhysAddr(0xFF01_0000) },
+        uart: UartInfo { kind: UartKind::Cadence, base: PhysAddr(0xFF01_0000), intid: Some(54) },
         hypervisor_timer_intid: 26,
         virtual_timer_intid: 27,
         maintenance_intid: 25,
@@ -158,7 +160,7 @@ fn unusual_but_valid_tree() {
             redistributors: PhysAddr(0x2F10_0000),
             redistributor_region_size: 0x20_0000,
         },
-        uart: UartInfo { kind: UartKind::Pl011, base: PhysAddr(0x1C0A_0000) },
+        uart: UartInfo { kind: UartKind::Pl011, base: PhysAddr(0x1C0A_0000), intid: None },
         hypervisor_timer_intid: 31,
         virtual_timer_intid: 28,
         maintenance_intid: 24,

@@ -98,6 +98,8 @@ pub const PRIORITY_MASK_ALL: u32 = 0xF0;
 pub struct GicV2 {
     distributor: &'static DistributorRegisters,
     cpu_interface: &'static CpuInterfaceRegisters,
+    /// GICC_DIR, in the CPU interface's second page.
+    deactivate: &'static WriteOnly<u32>,
 }
 
 // SAFETY: the distributor is built for concurrent use by every CPU (each register access is a
@@ -113,13 +115,15 @@ impl GicV2 {
     /// # Safety
     /// Both addresses must be the GIC's mapped register frames, used by nothing else that
     /// assumes exclusive ownership, for the rest of the program.
+    /// `second_page_offset` locates the CPU interface's second page (GICC_DIR).
     #[must_use]
-    pub const unsafe fn new(distributor: usize, cpu_interface: usize) -> Self {
-        // SAFETY: the caller guarantees both addresses are valid, mapped, live register frames.
+    pub const unsafe fn new(distributor: usize, cpu_interface: usize, second_page_offset: usize) -> Self {
+        // SAFETY: the caller guarantees the addresses are valid, mapped, live register frames.
         unsafe {
             Self {
                 distributor: &*(distributor as *const DistributorRegisters),
                 cpu_interface: &*(cpu_interface as *const CpuInterfaceRegisters),
+                deactivate: &*((cpu_interface + second_page_offset) as *const WriteOnly<u32>),
             }
         }
     }
@@ -162,9 +166,13 @@ impl GicV2 {
         }
         self.cpu_interface.priority_mask.set(PRIORITY_MASK_ALL);
         self.cpu_interface.binary_point.set(0);
-        self.cpu_interface
-            .control
-            .write(CPU_INTERFACE_CONTROL::ENABLE_GROUP0::SET + CPU_INTERFACE_CONTROL::ENABLE_GROUP1::SET);
+        // EOI mode 1: writing GICC_EOIR only drops the priority; GICC_DIR deactivates. The
+        // interrupts forwarded to guests are deactivated by the guest's own EOI instead.
+        self.cpu_interface.control.write(
+            CPU_INTERFACE_CONTROL::ENABLE_GROUP0::SET
+                + CPU_INTERFACE_CONTROL::ENABLE_GROUP1::SET
+                + CPU_INTERFACE_CONTROL::EOI_MODE::SET,
+        );
     }
 
     /// Enables interrupt `intid` (for SGIs and PPIs: on the calling CPU only).
@@ -182,9 +190,45 @@ impl GicV2 {
         (raw & 0x3FF < FIRST_SPECIAL_INTID).then_some(raw)
     }
 
-    /// Signals the end of the interrupt whose raw acknowledge value is `raw`.
-    pub fn end_of_interrupt(&self, raw: u32) {
+    /// Drops the running priority of the interrupt whose raw acknowledge value is `raw`.
+    pub fn drop_priority(&self, raw: u32) {
         self.cpu_interface.end_of_interrupt.set(raw);
+    }
+
+    /// Deactivates the interrupt whose raw acknowledge value is `raw`.
+    pub fn deactivate(&self, raw: u32) {
+        self.deactivate.set(raw);
+    }
+
+    /// Disables interrupt `intid` (SGIs and PPIs: on the calling CPU).
+    pub fn disable(&self, intid: u32) {
+        if intid < FIRST_SPECIAL_INTID {
+            self.distributor.clear_enable[(intid / 32) as usize].set(1 << (intid % 32));
+        }
+    }
+
+    /// Whether `intid` is active (SGIs and PPIs: on the calling CPU).
+    #[must_use]
+    pub fn is_active(&self, intid: u32) -> bool {
+        intid < FIRST_SPECIAL_INTID
+            && self.distributor.set_active[(intid / 32) as usize].get() & (1 << (intid % 32)) != 0
+    }
+
+    /// Sets or clears the active state of `intid` (SGIs and PPIs: on the calling CPU).
+    pub fn set_active(&self, intid: u32, active: bool) {
+        if intid < FIRST_SPECIAL_INTID {
+            let registers = if active { &self.distributor.set_active } else { &self.distributor.clear_active };
+            registers[(intid / 32) as usize].set(1 << (intid % 32));
+        }
+    }
+
+    /// Routes SPI `intid` to the CPU interfaces in `target_mask`.
+    pub fn route(&self, intid: u32, target_mask: u8) {
+        if (FIRST_SPI..FIRST_SPECIAL_INTID).contains(&intid) {
+            let register = &self.distributor.targets[(intid / 4) as usize];
+            let shift = (intid % 4) * 8;
+            register.set((register.get() & !(0xFF << shift)) | (u32::from(target_mask) << shift));
+        }
     }
 
     /// The calling CPU's own CPU interface mask (GICD_ITARGETSR0 is banked and reads as it).
@@ -240,7 +284,7 @@ mod tests {
         let mut cpu_interface = Box::new([0_u32; 0x40]);
         distributor[1] = 2; // ITLinesNumber 2: 96 lines
         // SAFETY: both boxes outlive the driver and are at least as large as the frames.
-        let gic = unsafe { GicV2::new(distributor.as_mut_ptr() as usize, cpu_interface.as_mut_ptr() as usize) };
+        let gic = unsafe { GicV2::new(distributor.as_mut_ptr() as usize, cpu_interface.as_mut_ptr() as usize, 0x80) };
         assert_eq!(gic.line_count(), 96);
         gic.init_distributor();
         gic.init_cpu_interface();
@@ -251,7 +295,11 @@ mod tests {
         assert_eq!(distributor[0x104 / 4], 1 << 8);
         assert_eq!(distributor[0x800 / 4 + 8], 0x0101_0101, "SPIs 32..36 target CPU 0");
         assert_eq!(distributor[0x400 / 4 + 10], 0xA0A0_A0A0);
-        assert_eq!(cpu_interface[0], 0b11);
+        assert_eq!(cpu_interface[0], 0b11 | (1 << 9), "both groups, EOI mode 1");
+        gic.route(41, 0b10);
+        assert_eq!(distributor[0x800 / 4 + 10] >> 8 & 0xFF, 0b10);
+        gic.deactivate(27);
+        assert_eq!(cpu_interface[0x80 / 4], 27, "GICC_DIR in the second page");
         assert_eq!(cpu_interface[1], PRIORITY_MASK_ALL);
     }
 }

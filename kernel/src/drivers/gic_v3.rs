@@ -82,6 +82,8 @@ register_structs! {
         (0x10184 => _reserved4),
         (0x10280 => clear_pending: ReadWrite<u32>),
         (0x10284 => _reserved5),
+        (0x10300 => set_active: ReadWrite<u32>),
+        (0x10304 => _reserved9),
         (0x10380 => clear_active: ReadWrite<u32>),
         (0x10384 => _reserved6),
         (0x10400 => priority: [ReadWrite<u32>; 8]),
@@ -218,6 +220,38 @@ impl GicV3 {
             core::hint::spin_loop();
         }
         Ok(())
+    }
+
+    /// Disables interrupt `intid`; SGIs and PPIs on the CPU with affinity `mpidr`.
+    pub fn disable(&self, intid: u32, mpidr: u64) -> Result<(), RedistributorError> {
+        if intid < FIRST_SPI {
+            self.redistributor_of(mpidr)?.clear_enable.set(1 << intid);
+        } else if intid < FIRST_SPECIAL_INTID {
+            self.distributor.clear_enable[(intid / 32) as usize].set(1 << (intid % 32));
+        }
+        Ok(())
+    }
+
+    /// Whether the private interrupt `intid` of the CPU with affinity `mpidr` is active.
+    pub fn is_active(&self, intid: u32, mpidr: u64) -> Result<bool, RedistributorError> {
+        Ok(intid < FIRST_SPI && self.redistributor_of(mpidr)?.set_active.get() & (1 << intid) != 0)
+    }
+
+    /// Sets or clears the active state of private interrupt `intid` of the CPU `mpidr`.
+    pub fn set_active(&self, intid: u32, mpidr: u64, active: bool) -> Result<(), RedistributorError> {
+        if intid < FIRST_SPI {
+            let redistributor = self.redistributor_of(mpidr)?;
+            let register = if active { &redistributor.set_active } else { &redistributor.clear_active };
+            register.set(1 << intid);
+        }
+        Ok(())
+    }
+
+    /// Routes SPI `intid` to the CPU with affinity `mpidr`.
+    pub fn route(&self, intid: u32, mpidr: u64) {
+        if (FIRST_SPI..self.line_count()).contains(&intid) {
+            self.distributor.routing[(intid - FIRST_SPI) as usize].set(routing_value(mpidr));
+        }
     }
 
     /// Enables interrupt `intid`; SGIs and PPIs on the CPU with affinity `mpidr`.

@@ -3,5 +3,6 @@
 pub mod cadence_uart;
 pub mod generic_timer;
 pub mod gic_v2;
+pub mod gic_v2_hypervisor;
 pub mod gic_v3;
 pub mod pl011;

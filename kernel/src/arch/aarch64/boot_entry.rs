@@ -4,7 +4,7 @@
 use crate::platform::MAX_CPUS;
 
 /// Bytes of stack per physical CPU.
-pub const STACK_SIZE: usize = 0x8000;
+pub const STACK_SIZE: usize = 0x1_0000;
 
 /// The stacks of all CPUs, CPU n's top at `(n + 1) * STACK_SIZE`. Not zeroed at boot.
 #[repr(C, align(4096))]

@@ -9,6 +9,7 @@ use tock_registers::interfaces::Readable;
 
 use super::vcpu_table;
 use crate::exception_injection::Injected;
+use crate::interrupt_delivery;
 use crate::run_loop::{self, SCHEDULER};
 use crate::scheduler::{BlockReason, Completion, PendingAccess, RunState, slot_of};
 use crate::service_host::DeliveryError;
@@ -35,8 +36,13 @@ fn handle_synchronous(id: VcpuId) {
     match trap::decode(ESR_EL2.get()) {
         Trap::WaitFor { event: false } => {
             registers.pc += 4;
-            // TODO(#4): stay runnable when the vGIC has an interrupt pending for this vCPU.
-            SCHEDULER.lock().set_state(id, RunState::Blocked(BlockReason::WaitForInterrupt));
+            if !interrupt_delivery::pending_for_loaded(id) {
+                SCHEDULER.lock().set_state(id, RunState::Blocked(BlockReason::WaitForInterrupt));
+                // An interrupt may have been queued between the check and the block.
+                if interrupt_delivery::pending_for_loaded(id) {
+                    SCHEDULER.lock().wake(id);
+                }
+            }
         }
         Trap::WaitFor { event: true } => {
             registers.pc += 4;
@@ -46,6 +52,14 @@ fn handle_synchronous(id: VcpuId) {
         Trap::SecureMonitor => {
             registers.pc += 4;
             call(id, Conduit::Smc, [registers.x[0], registers.x[1], registers.x[2], registers.x[3]]);
+        }
+        Trap::SystemRegister { encoding, register, is_read: false } if is_sgi_generation(encoding) => {
+            let value = registers.x.get(register as usize).copied().unwrap_or(0);
+            SCHEDULER.lock().block_for_service(id, None);
+            if deliver(Message::GenerateSgi { caller: id, value }).is_err() {
+                // No interrupt service: the write is ignored.
+                SCHEDULER.lock().complete(id, Completion::Write);
+            }
         }
         Trap::SystemRegister { encoding, register, is_read } => {
             if reads_as_zero(encoding) {
@@ -87,7 +101,8 @@ fn handle_synchronous(id: VcpuId) {
 /// Sends a guest's HVC/SMC to the service that takes calls.
 fn call(id: VcpuId, conduit: Conduit, arguments: [u64; 4]) {
     SCHEDULER.lock().block_for_service(id, None);
-    match deliver(Message::Call { caller: id, conduit, registers: arguments }) {
+    let time_ns = super::hypervisor_timer::now_ns();
+    match deliver(Message::Call { caller: id, conduit, registers: arguments, time_ns }) {
         Ok(()) => {}
         Err(DeliveryError::NoRoute) => {
             SCHEDULER
@@ -108,6 +123,15 @@ fn deliver(message: Message) -> Result<(), DeliveryError> {
     services::registry().deliver(message, services::run_on_service_stack, &mut services::apply_action)
 }
 
+/// ICC_SGI1R_EL1 (op0 3, op1 0, CRn 12, CRm 11, op2 5), which a GICv3 guest writes to send SGIs.
+fn is_sgi_generation(encoding: u32) -> bool {
+    let op2 = (encoding >> 17) & 0x7;
+    let op1 = (encoding >> 14) & 0x7;
+    let control_register_n = (encoding >> 10) & 0xF;
+    let control_register_m = (encoding >> 1) & 0xF;
+    system_register_op0(encoding) == 3 && op1 == 0 && control_register_n == 12 && control_register_m == 11 && op2 == 5
+}
+
 /// Trapped system registers that read as zero and ignore writes: the debug and OS-lock space
 /// (MDCR_EL2.TDA/TDOSA), the PMU (MDCR_EL2.TPM), the EL1 physical timer (CNTHCTL_EL2.EL1PCEN) and
 /// ACTLR_EL1 (HCR_EL2.TACR). Anything else trapped is undefined for the guest.
@@ -121,5 +145,8 @@ fn reads_as_zero(encoding: u32) -> bool {
     let performance_monitors = op0 == 3 && control_register_n == 9 && (12..=14).contains(&control_register_m);
     let physical_timer = op0 == 3 && op1 == 3 && control_register_n == 14 && control_register_m == 2;
     let auxiliary_control = op0 == 3 && op1 == 0 && control_register_n == 1 && control_register_m == 0 && op2 == 1;
-    debug || performance_monitors || physical_timer || auxiliary_control
+    // ICC_ASGI1R_EL1 and ICC_SGI0R_EL1: SGIs for a group the guest does not have.
+    let other_sgi_groups =
+        op0 == 3 && op1 == 0 && control_register_n == 12 && control_register_m == 11 && (op2 == 6 || op2 == 7);
+    debug || performance_monitors || physical_timer || auxiliary_control || other_sgi_groups
 }

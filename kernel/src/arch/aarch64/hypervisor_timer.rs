@@ -1,6 +1,6 @@
 //! The EL2 physical timer (CNTHP), which gives every CPU its scheduling tick.
 
-use aarch64_cpu::registers::{CNTFRQ_EL0, CNTHP_CTL_EL2};
+use aarch64_cpu::registers::{CNTFRQ_EL0, CNTHP_CTL_EL2, CNTPCT_EL0};
 use tock_registers::interfaces::{Readable, Writeable};
 
 use super::sysregs::CNTHP_TVAL_EL2;
@@ -22,4 +22,18 @@ pub fn start() {
 /// Re-arms the timer for the next tick; call from its interrupt handler.
 pub fn rearm() {
     CNTHP_TVAL_EL2.set(period());
+}
+
+/// The physical counter now.
+#[must_use]
+pub fn now() -> u64 {
+    aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
+    CNTPCT_EL0.get()
+}
+
+/// The hypervisor's monotonic clock in nanoseconds (the physical counter, scaled).
+#[must_use]
+pub fn now_ns() -> u64 {
+    let frequency = CNTFRQ_EL0.get().max(1);
+    (u128::from(now()) * 1_000_000_000 / u128::from(frequency)) as u64
 }

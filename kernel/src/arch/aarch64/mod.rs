@@ -16,3 +16,4 @@ pub mod sysregs;
 pub mod vcpu_switch;
 pub mod vcpu_table;
 pub mod vectors;
+pub mod virtual_cpu_interface;

@@ -117,8 +117,24 @@ pub fn configure_this_cpu() {
     unsafe { core::arch::asm!("msr vtcr_el2, {}", "isb", in(reg) control, options(nostack)) };
 }
 
-/// Invalidates every stage-1 and stage-2 TLB entry of the VMID in VTTBR_EL2 on all CPUs.
-pub fn invalidate_current_vmid() {
-    // SAFETY: TLB maintenance only drops cached translations.
-    unsafe { core::arch::asm!("dsb ishst", "tlbi vmalls12e1is", "dsb ish", "isb", options(nostack)) };
+/// Invalidates every stage-1 and stage-2 TLB entry of the VMID in `vttbr`, on all CPUs, and
+/// puts the calling CPU's VTTBR_EL2 back as it was.
+pub fn invalidate_vmid(vttbr: u64) {
+    // SAFETY: VTTBR_EL2 only matters while a guest runs, and it is restored before returning;
+    // TLB maintenance only drops cached translations.
+    unsafe {
+        core::arch::asm!(
+            "mrs {saved}, vttbr_el2",
+            "msr vttbr_el2, {vttbr}",
+            "isb",
+            "dsb ishst",
+            "tlbi vmalls12e1is",
+            "dsb ish",
+            "msr vttbr_el2, {saved}",
+            "isb",
+            saved = out(reg) _,
+            vttbr = in(reg) vttbr,
+            options(nostack),
+        );
+    }
 }

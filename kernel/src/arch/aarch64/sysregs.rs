@@ -82,3 +82,23 @@ system_register!(
     /// GICv3 SGI generation, group 1.
     ICC_SGI1R_EL1, SoftwareGeneratedInterruptGroup1, "icc_sgi1r_el1", write_only
 );
+system_register!(
+    /// GICv3 deactivate interrupt (EOI mode 1).
+    ICC_DIR_EL1, DeactivateInterrupt, "icc_dir_el1", write_only
+);
+system_register!(
+    /// GICv3 CPU interface control (EL1 and, without EL3 banking, EL2 use).
+    ICC_CTLR_EL1_RAW, InterfaceControl, "icc_ctlr_el1", read_write
+);
+system_register!(
+    /// GICv3 virtual CPU interface: which list registers have a pending end-of-interrupt.
+    ICH_EISR_EL2, EndOfInterruptStatus, "ich_eisr_el2", read_only
+);
+system_register!(
+    /// GICv3 virtual CPU interface: which list registers are empty.
+    ICH_ELRSR_EL2, EmptyListRegisterStatus, "ich_elrsr_el2", read_only
+);
+system_register!(
+    /// GICv3 system-register enable for EL1 (the guest's view).
+    ICC_SRE_EL1_RAW, SystemRegisterEnableEl1, "icc_sre_el1", read_write
+);
