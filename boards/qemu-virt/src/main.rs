@@ -3,7 +3,10 @@
 #![no_main]
 
 use somnus_abi::PhysAddr;
+use somnus_abi::domain_bundle::DeviceGrant;
+use somnus_abi::guest_platform;
 use somnus_kernel::BoardDescriptor;
+use somnus_kernel::board::PassthroughDevice;
 use somnus_kernel::platform::{GicInfo, MemoryRegion, PlatformInfo, UartInfo, UartKind};
 
 mod services;
@@ -27,12 +30,19 @@ somnus_kernel::declare_board!(BoardDescriptor {
             cpu_interface: PhysAddr(0x0801_0000),
             hypervisor_interface: Some(PhysAddr(0x0803_0000)),
             virtual_cpu_interface: Some(PhysAddr(0x0804_0000)),
+            second_page_offset: 0x1000,
         },
-        uart: UartInfo { kind: UartKind::Pl011, base: PhysAddr(0x0900_0000) },
+        uart: UartInfo { kind: UartKind::Pl011, base: PhysAddr(0x0900_0000), intid: Some(33) },
         hypervisor_timer_intid: 26,
         virtual_timer_intid: 27,
         maintenance_intid: 25,
     },
     domain_bundle: include_bytes!(concat!(env!("OUT_DIR"), "/domains.bundle")),
     register_services: services::register,
+    passthrough_devices: &[PassthroughDevice {
+        grant: DeviceGrant::Rtc,
+        host_frame: PhysAddr(0x0901_0000),
+        guest_frame: guest_platform::RTC,
+        intid: 32 + guest_platform::RTC_SPI,
+    }],
 });

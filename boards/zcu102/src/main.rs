@@ -29,12 +29,16 @@ somnus_kernel::declare_board!(BoardDescriptor {
             cpu_interface: PhysAddr(0xF902_0000),
             hypervisor_interface: Some(PhysAddr(0xF904_0000)),
             virtual_cpu_interface: Some(PhysAddr(0xF906_0000)),
+            // ZynqMP aliases each 4 KiB GIC page over 64 KiB.
+            second_page_offset: 0x1_0000,
         },
-        uart: UartInfo { kind: UartKind::Cadence, base: PhysAddr(0xFF00_0000) },
+        uart: UartInfo { kind: UartKind::Cadence, base: PhysAddr(0xFF00_0000), intid: Some(53) },
         hypervisor_timer_intid: 26,
         virtual_timer_intid: 27,
         maintenance_intid: 25,
     },
     domain_bundle: include_bytes!(concat!(env!("OUT_DIR"), "/domains.bundle")),
     register_services: services::register,
+    // TODO(#7): a virtual PL031, since the ZynqMP RTC is not the device guests expect.
+    passthrough_devices: &[],
 });
