@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+use crate::assets::Refresh;
 use crate::board::Board;
 use crate::features::Features;
 use crate::machine::{CpuModel, GicVersion, MAX_SMP, Machine};
@@ -32,6 +33,10 @@ pub enum Command {
     Run(RunArgs),
     /// Run every check: host tests, fmt, clippy, cross builds and QEMU integration tests.
     Test(TestArgs),
+    /// Download Debian's arm64 Linux kernel and busybox with the distribution's package tools into
+    /// target/assets/debian-arm64/ (reused when present) and write the initramfs of every scenario
+    /// in tests/linux/.
+    FetchLinux(FetchLinuxArgs),
 }
 
 /// Which board to build, with which cargo features.
@@ -155,6 +160,21 @@ pub struct TestArgs {
     pub domains: Option<PathBuf>,
 }
 
+/// Options of `cargo xtask fetch-linux`.
+#[derive(Debug, Args)]
+pub struct FetchLinuxArgs {
+    /// Ask the package archive for the current versions even when a cached selection exists.
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+impl FetchLinuxArgs {
+    /// Whether to ask the archive again.
+    pub const fn refresh(&self) -> Refresh {
+        if self.refresh { Refresh::Always } else { Refresh::IfMissing }
+    }
+}
+
 impl Cli {
     /// Parses the arguments (the first one is the program name) and checks the combinations
     /// clap cannot express, such as options a board refuses; errors are clap errors with usage.
@@ -167,7 +187,7 @@ impl Cli {
         let refusal = match &cli.command {
             Command::Run(run) => run.machine().err().map(|message| ("run", message)),
             Command::Image(image) => image.machine().err().map(|message| ("image", message)),
-            Command::Build(_) | Command::Test(_) => None,
+            Command::Build(_) | Command::Test(_) | Command::FetchLinux(_) => None,
         };
         if let Some((name, message)) = refusal {
             let mut command = Self::command();
@@ -302,6 +322,16 @@ mod tests {
         assert_eq!(args.filter.as_deref(), Some("gicv3"));
         assert!(args.skip_host);
         assert!(!args.skip_qemu);
+    }
+
+    #[test]
+    fn fetch_linux_reuses_the_cache_unless_asked_to_refresh() {
+        let Command::FetchLinux(args) = parse(&["fetch-linux"]).unwrap().command else { panic!("not fetch-linux") };
+        assert_eq!(args.refresh(), Refresh::IfMissing);
+        let Command::FetchLinux(args) = parse(&["fetch-linux", "--refresh"]).unwrap().command else {
+            panic!("not fetch-linux")
+        };
+        assert_eq!(args.refresh(), Refresh::Always);
     }
 
     #[test]

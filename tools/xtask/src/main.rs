@@ -7,10 +7,13 @@
 //!   [--console unix:PATH] [-- ARGS]`: boot the image under QEMU.
 //! - `cargo xtask test [--filter S] [--skip-host] [--skip-qemu] [--domains FILE]`: every check,
 //!   ending with `N passed, M failed`.
+//! - `cargo xtask fetch-linux [--refresh]`: download Debian's arm64 kernel and busybox into
+//!   `target/assets/` and write the initramfs of the Linux test scenarios (`tests/linux/`).
 //!
 //! The domain configuration defaults to `boards/<board>/domains.toml`; a refused one is reported
 //! in one line naming the file, the domain and the field, and xtask exits non-zero.
 
+mod assets;
 mod board;
 mod cargo;
 mod cli;
@@ -23,6 +26,7 @@ mod paths;
 mod process;
 mod qemu;
 mod qemu_tests;
+mod qemu_tests_linux;
 mod run;
 mod test_suite;
 
@@ -67,6 +71,7 @@ fn dispatch(command: &Command) -> Result<ExitCode> {
         }
         Command::Run(args) => run::run(args)?,
         Command::Test(args) => return test_suite::run(args),
+        Command::FetchLinux(args) => qemu_tests_linux::fetch_linux_command(args.refresh())?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     let host: Vec<_> = if args.skip_host { Vec::new() } else { host_checks::all() };
     let host: Vec<_> = host.into_iter().filter(|check| selected(&check.name)).collect();
     let mut qemu: Vec<_> = if args.skip_qemu { Vec::new() } else { qemu_tests::all() };
+    qemu.extend(crate::qemu_tests_linux::all().into_iter().filter(|_| !args.skip_qemu));
     if let Some(config) = args.domains.as_deref().filter(|_| !args.skip_qemu) {
         let config = std::path::absolute(config).with_context(|| format!("resolving {}", config.display()))?;
         qemu.extend(qemu_tests::with_domain_file(&config));
@@ -45,7 +46,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     for check in host {
         host_checks::run(check, &mut report);
     }
-    qemu_tests::run(&qemu, &mut report);
+    qemu_tests::run(&crate::qemu_tests_linux::prepare(qemu, &mut report), &mut report);
 
     println!("{}", report.summary_line());
     Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })

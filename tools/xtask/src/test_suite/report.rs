@@ -11,6 +11,7 @@ const TAIL_LINES: usize = 40;
 pub struct Report {
     passed: u64,
     failed: u64,
+    skipped: u64,
 }
 
 impl Report {
@@ -27,6 +28,12 @@ impl Report {
         if let Some(log) = log {
             print_tail(log);
         }
+    }
+
+    /// Records a test that could not run here, and why (never counted as passed).
+    pub fn skip(&mut self, name: &str, reason: &str) {
+        self.skipped += 1;
+        println!("SKIP {name}: {}", one_line(reason));
     }
 
     /// Records a step that ran many tests (libtest): `passed` and `failed` are added to the
@@ -47,9 +54,13 @@ impl Report {
         self.failed
     }
 
-    /// The closing line: `N passed, M failed`.
+    /// The closing line: `N passed, M failed`, with `, K skipped` when tests were skipped.
     pub fn summary_line(&self) -> String {
-        format!("{} passed, {} failed", self.passed, self.failed)
+        if self.skipped == 0 {
+            format!("{} passed, {} failed", self.passed, self.failed)
+        } else {
+            format!("{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
+        }
     }
 }
 
