@@ -93,7 +93,10 @@ extern "C" fn somnus_primary_main(device_tree_address: usize, current_el: u64) -
     }
     start_secondary_cpus(platform);
 
+    // Nothing is held here: the boot CPU may take its own tick while it waits.
+    cpu::enable_interrupts();
     let online = wait_for_cpus(platform.cpu_count);
+    cpu::disable_interrupts();
     println!(
         "somnus: ready board={} gic=v{} cpus={} domains={domains}",
         board.name,
@@ -101,7 +104,11 @@ extern "C" fn somnus_primary_main(device_tree_address: usize, current_el: u64) -
         online.count_ones()
     );
     #[cfg(feature = "el2-fault-test")]
-    crate::fault_test::after_ready(platform.cpu_count);
+    {
+        cpu::enable_interrupts();
+        crate::fault_test::after_ready(platform.cpu_count);
+        cpu::disable_interrupts();
+    }
     run_loop::start_all();
     run_loop::run()
 }
@@ -115,7 +122,9 @@ extern "C" fn somnus_secondary_main(index: usize) -> ! {
     run_loop::run()
 }
 
-/// Per-CPU set-up shared by all CPUs; ends with interrupts unmasked and the tick running.
+/// Per-CPU set-up shared by all CPUs; ends with the tick running. Interrupts stay masked: the
+/// interrupt handlers take the scheduler and service locks, so a CPU only unmasks them where it
+/// holds none (its idle wait).
 fn init_this_cpu(index: usize) {
     cpu::set_index(index);
     vectors::install();
@@ -136,7 +145,6 @@ fn init_this_cpu(index: usize) {
     }
     interrupts::register_this_cpu(gic, mpidr);
     hypervisor_timer::start();
-    cpu::enable_interrupts();
 }
 
 /// Records the GIC's virtual CPU interface: GICH for GICv2 (a GICv2 without one cannot run

@@ -9,6 +9,7 @@ pub mod board;
 pub mod device_tree;
 pub mod drivers;
 pub mod exception_injection;
+pub mod instruction_decoding;
 pub mod interrupt_controller;
 #[cfg(target_arch = "aarch64")]
 pub mod interrupt_delivery;

@@ -11,7 +11,7 @@ use crate::domain_lifecycle;
 use crate::exception_injection::{Injected, inject};
 use crate::interrupt_delivery;
 use crate::platform::MAX_CPUS;
-use crate::scheduler::{BlockReason, Completion, RunState, Scheduler, slot_of};
+use crate::scheduler::{BlockReason, Completion, PendingAccess, RunState, Scheduler, slot_of};
 
 /// Every vCPU's scheduling state.
 pub static SCHEDULER: Mutex<Scheduler> = Mutex::new(Scheduler::new(0));
@@ -153,9 +153,13 @@ fn apply_completion(id: VcpuId) {
             {
                 *slot = pending.access.loaded_value(value);
             }
+            apply_writeback(registers, pending);
             registers.pc += 4;
         }
-        Completion::Write => registers.pc += 4,
+        Completion::Write => {
+            apply_writeback(registers, pending);
+            registers.pc += 4;
+        }
         Completion::Abort => {
             let is_write = pending.is_some_and(|pending| pending.access.is_write);
             let fault_address = pending.map_or(0, |pending| pending.fault_address);
@@ -163,6 +167,17 @@ fn apply_completion(id: VcpuId) {
         }
         // Handled before the registers were borrowed.
         Completion::Reset { .. } => {}
+    }
+}
+
+/// Moves the base register of a pre- or post-indexed access (after its load, as the
+/// architecture orders it). Base 31 is the stack pointer of the guest's current mode.
+fn apply_writeback(registers: &mut crate::vcpu_context::GuestRegisters, pending: Option<PendingAccess>) {
+    let Some((base, amount)) = pending.and_then(|pending| pending.writeback) else { return };
+    if let Some(register) = registers.x.get_mut(base as usize) {
+        *register = register.wrapping_add_signed(amount);
+    } else {
+        vcpu_switch::add_to_stack_pointer(registers.pstate, amount);
     }
 }
 

@@ -61,6 +61,8 @@ pub struct PendingAccess {
     pub access: MmioAccess,
     /// The guest virtual address that faulted (for FAR_EL1 if the access is refused).
     pub fault_address: u64,
+    /// Base register update of a pre- or post-indexed form: register (31 = SP) and amount.
+    pub writeback: Option<(u8, i64)>,
 }
 
 /// One vCPU's entry.

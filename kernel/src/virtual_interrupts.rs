@@ -68,6 +68,28 @@ impl InterruptQueue {
         Some(self.entries.remove(position))
     }
 
+    /// The most urgent queued interrupt whose INTID `in_use` does not reject.
+    #[must_use]
+    pub fn peek_next(&self, in_use: impl Fn(u32) -> bool) -> Option<QueuedInterrupt> {
+        self.entries.iter().find(|queued| !in_use(queued.intid)).copied()
+    }
+
+    /// Removes a queued `intid` that is not hardware-backed; whether there was one.
+    pub fn withdraw_software(&mut self, intid: u32) -> bool {
+        let Some(position) = self.entries.iter().position(|queued| queued.intid == intid && queued.physical.is_none())
+        else {
+            return false;
+        };
+        self.entries.remove(position);
+        true
+    }
+
+    /// Whether an interrupt with this INTID (ignoring a GICv2 SGI's source bits) is queued.
+    #[must_use]
+    pub fn contains_line(&self, line: u32) -> bool {
+        self.entries.iter().any(|queued| queued.intid & 0x3FF == line)
+    }
+
     /// The INTID of the most urgent queued interrupt.
     #[must_use]
     pub fn peek_intid(&self) -> Option<u32> {

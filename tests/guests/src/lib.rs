@@ -34,12 +34,17 @@ pub mod counter;
 pub mod cpu;
 pub mod device_tree;
 pub mod exceptions;
+pub mod gic;
+pub mod interrupts;
 pub mod pl011;
+pub mod pl011_receive;
+pub mod pl031;
 pub mod psci;
 pub mod random;
 pub mod report;
 pub mod start;
 mod vectors;
+pub mod virtual_timer;
 
 pub use aarch64_cpu;
 pub use smccc;

@@ -7,8 +7,9 @@ use somnus_abi::ids::VcpuId;
 use somnus_abi::ipc::{Conduit, Message};
 use tock_registers::interfaces::Readable;
 
-use super::vcpu_table;
+use super::{guest_memory, vcpu_table};
 use crate::exception_injection::Injected;
+use crate::instruction_decoding::{self, DecodedAccess};
 use crate::interrupt_delivery;
 use crate::run_loop::{self, SCHEDULER};
 use crate::scheduler::{BlockReason, Completion, PendingAccess, RunState, slot_of};
@@ -71,19 +72,29 @@ fn handle_synchronous(id: VcpuId) {
                 run_loop::inject_into_loaded(Injected::Undefined, 0);
             }
         }
-        Trap::DataAbort { access, .. } => {
+        Trap::DataAbort { access, on_table_walk } => {
             let fault_address = FAR_EL2.get();
             let address = GuestPhysAddr(trap::fault_ipa(HPFAR_EL2.get(), fault_address));
             let is_write = ESR_EL2.get() & (1 << 6) != 0;
-            match access {
-                Some(access) if services::registry().emulates(address) => {
+            let emulated = services::registry().emulates(address);
+            // The hardware does not describe writeback forms (ISV = 0): decode the instruction.
+            let decoded = match access {
+                Some(access) => Some(DecodedAccess { access, writeback: None }),
+                None if emulated && !on_table_walk => {
+                    guest_memory::read_instruction(registers.pc).and_then(instruction_decoding::decode)
+                }
+                None => None,
+            };
+            match decoded {
+                Some(DecodedAccess { access, writeback }) if emulated => {
                     let value = registers.x.get(access.register as usize).copied().unwrap_or(0);
                     let message = if access.is_write {
                         Message::MmioWrite { caller: id, address, size: access.size, value: access.stored_value(value) }
                     } else {
                         Message::MmioRead { caller: id, address, size: access.size }
                     };
-                    SCHEDULER.lock().block_for_service(id, Some(PendingAccess { access, fault_address }));
+                    let pending = PendingAccess { access, fault_address, writeback };
+                    SCHEDULER.lock().block_for_service(id, Some(pending));
                     if deliver(message).is_err() {
                         // Not taken: let the vCPU retry the access later.
                         SCHEDULER.lock().set_state(id, RunState::Runnable);

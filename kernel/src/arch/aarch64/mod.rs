@@ -8,6 +8,7 @@ pub mod firmware;
 pub mod gic_v3_cpu_interface;
 pub mod guest_entry;
 pub mod guest_exit;
+pub mod guest_memory;
 pub mod hypervisor_timer;
 pub mod mmu;
 pub mod per_cpu;

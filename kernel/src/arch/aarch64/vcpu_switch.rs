@@ -220,3 +220,17 @@ pub fn mask_virtual_timer() {
         );
     }
 }
+
+/// Adds `amount` to the loaded vCPU's stack pointer for the mode in `pstate` (SP_EL1 for EL1h,
+/// SP_EL0 otherwise).
+pub fn add_to_stack_pointer(pstate: u64, amount: i64) {
+    let uses_el1_stack = pstate & 0b1111 == 0b0101;
+    // SAFETY: the stack pointer registers belong to the loaded vCPU; EL2 uses SP_EL2.
+    unsafe {
+        if uses_el1_stack {
+            core::arch::asm!("mrs {v}, sp_el1", "add {v}, {v}, {a}", "msr sp_el1, {v}", v = out(reg) _, a = in(reg) amount, options(nomem, nostack));
+        } else {
+            core::arch::asm!("mrs {v}, sp_el0", "add {v}, {v}, {a}", "msr sp_el0, {v}", v = out(reg) _, a = in(reg) amount, options(nomem, nostack));
+        }
+    }
+}

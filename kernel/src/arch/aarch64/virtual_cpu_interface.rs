@@ -14,7 +14,7 @@ use super::sysregs::ICH_EISR_EL2;
 use crate::drivers::gic_v2_hypervisor::{CONTROL_ENABLE, CONTROL_UNDERFLOW_INTERRUPT, GicV2HypervisorInterface};
 use crate::list_register::{self, ListRegisterState};
 use crate::vcpu_context::VirtualInterfaceState;
-use crate::virtual_interrupts::InterruptQueue;
+use crate::virtual_interrupts::{InterruptQueue, QueuedInterrupt};
 
 /// The machine's virtual CPU interface.
 pub enum VirtualCpuInterface {
@@ -163,32 +163,118 @@ impl VirtualCpuInterface {
         }
     }
 
-    /// Moves queued interrupts into empty list registers, most urgent first; asks for a
-    /// maintenance interrupt when interrupts are still queued, so they are loaded once the list
-    /// registers drain.
+    fn decode(&self, value: u64) -> QueuedInterrupt {
+        match self {
+            Self::V2(_) => list_register::decode_v2(value as u32),
+            Self::V3 => list_register::decode_v3(value),
+        }
+    }
+
+    fn encode(&self, interrupt: &QueuedInterrupt) -> u64 {
+        match self {
+            Self::V2(_) => u64::from(list_register::encode_v2(interrupt)),
+            Self::V3 => list_register::encode_v3(interrupt),
+        }
+    }
+
+    /// Loads the most urgent queued interrupts into the list registers: empty ones first, then
+    /// in place of a less urgent interrupt that is only pending there (which goes back to the
+    /// queue), so the guest always sees the most urgent ones. An interrupt already in a list
+    /// register is not loaded twice: pending again while active, its list register becomes
+    /// pending-and-active. Asks for a maintenance interrupt when interrupts are still queued:
+    /// on underflow when every list register is taken, or on the end of the interrupt whose list
+    /// register blocks them.
     pub fn fill(&self, queue: &mut InterruptQueue) {
         let count = self.list_register_count();
         let mut values = [0_u64; 16];
         for (index, value) in values.iter_mut().enumerate().take(count) {
             *value = self.read(index);
         }
-        for index in 0..count {
-            if self.state(values[index]) != ListRegisterState::Invalid {
-                continue;
-            }
-            let in_use = |intid: u32| {
-                values[..count].iter().any(|&value| {
-                    self.state(value) != ListRegisterState::Invalid && self.intid(value) & 0x3FF == intid & 0x3FF
+        self.merge_duplicates(queue, &mut values[..count]);
+        // Bounded: each round moves a strictly more urgent interrupt into a list register.
+        for _ in 0..count + crate::virtual_interrupts::QUEUE_CAPACITY {
+            let in_use = |intid: u32, except: Option<usize>| {
+                values[..count].iter().enumerate().any(|(index, &value)| {
+                    Some(index) != except
+                        && self.state(value) != ListRegisterState::Invalid
+                        && self.intid(value) & 0x3FF == intid & 0x3FF
                 })
             };
-            let Some(next) = queue.take_next(in_use) else { break };
-            values[index] = match self {
-                Self::V2(_) => u64::from(list_register::encode_v2(&next)),
-                Self::V3 => list_register::encode_v3(&next),
+            let empty = (0..count).find(|&index| self.state(values[index]) == ListRegisterState::Invalid);
+            let (index, evicted) = if let Some(index) = empty {
+                (index, None)
+            } else {
+                // The least urgent list register that is only pending.
+                let victim = (0..count)
+                    .filter(|&index| self.state(values[index]) == ListRegisterState::Pending)
+                    .max_by_key(|&index| self.decode(values[index]).priority);
+                let Some(victim) = victim else { break };
+                let victim_entry = self.decode(values[victim]);
+                match queue.peek_next(|intid| in_use(intid, Some(victim))) {
+                    Some(best) if best.priority < victim_entry.priority => (victim, Some(victim_entry)),
+                    _ => break,
+                }
             };
+            let Some(next) = queue.take_next(|intid| in_use(intid, evicted.map(|_| index))) else { break };
+            if let Some(evicted) = evicted {
+                let _ = queue.push(evicted);
+            }
+            values[index] = self.encode(&next);
             self.write(index, values[index]);
         }
-        self.set_control(!queue.is_empty());
+        let full = (0..count).all(|index| self.state(values[index]) != ListRegisterState::Invalid);
+        if !full {
+            // Whatever is still queued waits for a list register holding the same INTID (a GICv2
+            // SGI from another source): ask to hear when that one ends.
+            self.request_end_notification(queue, &mut values[..count]);
+        }
+        self.set_control(full && !queue.is_empty());
+    }
+
+    /// Drops queued interrupts that are already pending in a list register, and makes an active
+    /// one pending-and-active instead of loading it twice.
+    fn merge_duplicates(&self, queue: &mut InterruptQueue, values: &mut [u64]) {
+        for (index, value) in values.iter_mut().enumerate() {
+            let state = self.state(*value);
+            if state == ListRegisterState::Invalid {
+                continue;
+            }
+            let interrupt = self.decode(*value);
+            if queue.withdraw_software(interrupt.intid)
+                && state == ListRegisterState::Active
+                && interrupt.physical.is_none()
+            {
+                *value |= match self {
+                    Self::V2(_) => 1 << 28,
+                    Self::V3 => 1 << 62,
+                };
+                self.write(index, *value);
+            }
+        }
+    }
+
+    /// Sets the end-of-interrupt maintenance request on list registers whose INTID blocks a
+    /// queued interrupt.
+    fn request_end_notification(&self, queue: &InterruptQueue, values: &mut [u64]) {
+        for (index, value) in values.iter_mut().enumerate() {
+            if self.state(*value) == ListRegisterState::Invalid {
+                continue;
+            }
+            let mut interrupt = self.decode(*value);
+            if interrupt.physical.is_none() && !interrupt.notify_end && queue.contains_line(interrupt.intid & 0x3FF) {
+                interrupt.notify_end = true;
+                let state_bits = match self {
+                    Self::V2(_) => u64::from(*value as u32 & (0b11 << 28)),
+                    Self::V3 => *value & (0b11 << 62),
+                };
+                let pending_bit = match self {
+                    Self::V2(_) => 1 << 28,
+                    Self::V3 => 1 << 62,
+                };
+                *value = (self.encode(&interrupt) & !pending_bit) | state_bits;
+                self.write(index, *value);
+            }
+        }
     }
 
     /// Empties the list registers of the loaded vCPU that is powering down: interrupts still
