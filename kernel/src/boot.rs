@@ -82,7 +82,7 @@ extern "C" fn somnus_primary_main(device_tree_address: usize, current_el: u64) -
     init_this_cpu(0);
 
     SCHEDULER.lock().set_cpu_count(platform.cpu_count);
-    let mut registry = ServiceRegistry::new();
+    let mut registry = ServiceRegistry::new(services::stack_area());
     (board.register_services)(&mut registry, platform);
     services::install(registry);
     let domains = domain_builder::build_all(board.domain_bundle, platform, board.passthrough_devices);
@@ -198,6 +198,8 @@ pub fn timer_tick() {
     let index = cpu::index();
     let Some(ticks) = TICKS.get(index) else { return };
     let count = ticks.fetch_add(1, Ordering::Relaxed) + 1;
+    // A stack that grew into its canary has overwritten whatever lies below it: stop now.
+    assert!(crate::arch::aarch64::per_cpu::stack_intact(), "the EL2 stack of cpu {index} overflowed");
     if count == 1 {
         println!("somnus: cpu {index} online (mpidr {:#x}), EL2 timer ticking", cpu::mpidr() & MPIDR_AFFINITY_MASK);
         ONLINE_CPUS.fetch_or(1 << index, Ordering::Release);

@@ -25,6 +25,8 @@ static QUEUES: [Mutex<InterruptQueue>; MAX_VCPUS] = [const { Mutex::new(Interrup
 static DISCARD_TIMER: [AtomicBool; MAX_VCPUS] = [const { AtomicBool::new(false) }; MAX_VCPUS];
 /// Physical counter value at which a vCPU's virtual timer fires while it is not loaded (0: none).
 static TIMER_DEADLINES: [AtomicU64; MAX_VCPUS] = [const { AtomicU64::new(0) }; MAX_VCPUS];
+/// Interrupts withdrawn since the vCPU last ran, to take out of its list registers.
+static WITHDRAWN: [Mutex<heapless::Vec<u32, 64>>; MAX_VCPUS] = [const { Mutex::new(heapless::Vec::new()) }; MAX_VCPUS];
 /// Owner of each passed-through SPI.
 static SPI_OWNERS: Mutex<[Option<DomainId>; 1020]> = Mutex::new([None; 1020]);
 
@@ -62,9 +64,17 @@ fn kick_unless_here(pcpu: usize) {
     }
 }
 
-/// Removes a queued interrupt that is no longer pending; a hardware-backed one is deactivated
-/// at the physical GIC (for a private interrupt, by its own CPU before the vCPU runs again).
+/// Removes an interrupt that is no longer pending: from the queue, and (by the vCPU's own CPU,
+/// before the vCPU runs again) from a list register where it is still only pending. A
+/// hardware-backed one is deactivated at the physical GIC.
 pub fn withdraw(target: VcpuId, intid: u32) {
+    {
+        let mut withdrawn = WITHDRAWN[slot_of(target)].lock();
+        if !withdrawn.contains(&intid) {
+            // Full: the interrupt stays in its list register, like one the guest already took.
+            let _ = withdrawn.push(intid);
+        }
+    }
     let physical = QUEUES[slot_of(target)].lock().withdraw(intid);
     match physical {
         Some(VIRTUAL_TIMER_INTID) => discard_physical(VIRTUAL_TIMER_INTID, Some(target)),
@@ -187,7 +197,11 @@ pub fn prepare_entry(id: VcpuId) {
         }
         vcpu_switch::mask_virtual_timer();
     }
+    let withdrawn = core::mem::take(&mut *WITHDRAWN[slot].lock());
     if let Some(interface) = virtual_cpu_interface::get() {
+        for intid in withdrawn {
+            interface.remove_pending(intid);
+        }
         interface.fill(&mut QUEUES[slot].lock());
     }
 }

@@ -18,7 +18,7 @@ pub const MAILBOX_CAPACITY: usize = 80;
 /// Actions one message may produce.
 pub const MAX_ACTIONS_PER_MESSAGE: usize = 48;
 /// Bytes of stack per service task.
-pub const SERVICE_STACK_SIZE: usize = 16 * 1024;
+pub const SERVICE_STACK_SIZE: usize = 32 * 1024;
 
 /// Which messages a service receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,12 +56,28 @@ pub enum DeliveryError {
 #[repr(C, align(16))]
 pub struct ServiceStack(pub [u8; SERVICE_STACK_SIZE]);
 
-/// What only the CPU running a service touches: the service and the buffer its actions go to
-/// (kept here rather than on a stack, since actions can be large).
+/// Where the stacks of the service tasks are: an address range the registry hands out, one
+/// stack per service in registration order.
+#[derive(Clone, Copy, Debug)]
+pub struct StackArea {
+    /// Lowest address.
+    pub base: u64,
+    /// Number of `SERVICE_STACK_SIZE` stacks in it.
+    pub count: usize,
+}
+
+/// What only the CPU running a service touches: the service, and which buffer of
+/// `ACTION_BUFFERS` its actions go to.
 struct TaskState {
     service: &'static mut (dyn Service + Send),
-    actions: ActionBuffer<MAX_ACTIONS_PER_MESSAGE>,
+    buffer: usize,
 }
+
+/// Where each service's actions are collected: static, since a buffer is several KiB and must
+/// not live on (or be copied across) a stack. Buffer *n* belongs to the *n*-th service of a
+/// registry; its lock is only taken while that service's task lock is held.
+static ACTION_BUFFERS: [Mutex<ActionBuffer<MAX_ACTIONS_PER_MESSAGE>>; MAX_SERVICES] =
+    [const { Mutex::new(ActionBuffer::new()) }; MAX_SERVICES];
 
 /// One registered service.
 struct ServiceTask {
@@ -74,11 +90,16 @@ struct ServiceTask {
 /// The set of services, filled by the board at boot.
 pub struct ServiceRegistry {
     tasks: heapless::Vec<ServiceTask, MAX_SERVICES>,
+    stacks: StackArea,
 }
 
 impl core::fmt::Debug for ServiceRegistry {
     fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        formatter.debug_struct("ServiceRegistry").field("services", &self.tasks.len()).finish()
+        formatter
+            .debug_struct("ServiceRegistry")
+            .field("services", &self.tasks.len())
+            .field("stacks", &self.stacks)
+            .finish()
     }
 }
 
@@ -92,24 +113,24 @@ pub type Runner = fn(
 );
 
 impl ServiceRegistry {
-    /// No services.
+    /// No services; their stacks will come from `stacks`.
     #[must_use]
-    pub const fn new() -> Self {
-        Self { tasks: heapless::Vec::new() }
+    pub const fn new(stacks: StackArea) -> Self {
+        Self { tasks: heapless::Vec::new(), stacks }
     }
 
-    /// Registers `service` for `routes`, running on `stack`. Returns `false` when full.
-    pub fn add(
-        &mut self,
-        service: &'static mut (dyn Service + Send),
-        routes: &[Route],
-        stack: &'static mut ServiceStack,
-    ) -> bool {
-        let stack_top = core::ptr::from_mut(stack) as u64 + SERVICE_STACK_SIZE as u64;
+    /// Registers `service` for `routes`, on the next free stack. Returns `false` when there is
+    /// no room for another service or stack.
+    pub fn add(&mut self, service: &'static mut (dyn Service + Send), routes: &[Route]) -> bool {
+        let index = self.tasks.len();
+        if index >= self.stacks.count {
+            return false;
+        }
+        let stack_top = self.stacks.base + ((index + 1) * SERVICE_STACK_SIZE) as u64;
         let Ok(routes) = heapless::Vec::from_slice(routes) else { return false };
         self.tasks
             .push(ServiceTask {
-                task: Mutex::new(TaskState { service, actions: ActionBuffer::new() }),
+                task: Mutex::new(TaskState { service, buffer: index }),
                 mailbox: Mutex::new(heapless::Deque::new()),
                 routes,
                 stack_top,
@@ -190,7 +211,9 @@ impl ServiceRegistry {
             loop {
                 let next = task.mailbox.lock().pop_front();
                 let Some(message) = next else { break };
-                let TaskState { service, actions } = &mut *state;
+                let TaskState { service, buffer } = &mut *state;
+                let mut actions = ACTION_BUFFERS[*buffer].lock();
+                let actions = &mut *actions;
                 actions.actions.clear();
                 actions.dropped = 0;
                 run(task.stack_top, &mut **service, &message, actions);
@@ -205,12 +228,6 @@ impl ServiceRegistry {
                 return;
             }
         }
-    }
-}
-
-impl Default for ServiceRegistry {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -251,8 +268,8 @@ mod tests {
 
     #[test]
     fn calls_reach_the_calls_service_and_actions_come_back() {
-        let mut registry = ServiceRegistry::new();
-        assert!(registry.add(leak(Echo { handled: 0 }), &[Route::Calls], leak(ServiceStack([0; SERVICE_STACK_SIZE]))));
+        let mut registry = ServiceRegistry::new(StackArea { base: 0, count: MAX_SERVICES });
+        assert!(registry.add(leak(Echo { handled: 0 }), &[Route::Calls]));
         let mut applied = Vec::new();
         let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [1, 2, 3, 4], time_ns: 0 };
         registry.deliver(message, inline_runner, &mut |action| applied.push(action)).unwrap();
@@ -261,9 +278,9 @@ mod tests {
 
     #[test]
     fn mmio_routes_by_address_range() {
-        let mut registry = ServiceRegistry::new();
+        let mut registry = ServiceRegistry::new(StackArea { base: 0, count: MAX_SERVICES });
         let route = Route::Mmio { base: GuestPhysAddr(0x0900_0000), size: 0x1000 };
-        assert!(registry.add(leak(Echo { handled: 0 }), &[route], leak(ServiceStack([0; SERVICE_STACK_SIZE]))));
+        assert!(registry.add(leak(Echo { handled: 0 }), &[route]));
         assert!(registry.emulates(GuestPhysAddr(0x0900_0FFF)));
         assert!(!registry.emulates(GuestPhysAddr(0x0900_1000)));
         assert!(!registry.emulates(GuestPhysAddr(0x08FF_FFFF)));
@@ -273,8 +290,8 @@ mod tests {
 
     #[test]
     fn a_busy_service_keeps_the_message_for_its_runner() {
-        let mut registry = ServiceRegistry::new();
-        assert!(registry.add(leak(Echo { handled: 0 }), &[Route::Calls], leak(ServiceStack([0; SERVICE_STACK_SIZE]))));
+        let mut registry = ServiceRegistry::new(StackArea { base: 0, count: MAX_SERVICES });
+        assert!(registry.add(leak(Echo { handled: 0 }), &[Route::Calls]));
         let task = &registry.tasks[0];
         let held = task.task.lock();
         let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [9; 4], time_ns: 0 };

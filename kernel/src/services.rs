@@ -6,11 +6,22 @@ use spin::Once;
 use crate::arch::aarch64::{cpu, guest_entry};
 use crate::run_loop::SCHEDULER;
 use crate::scheduler::Completion;
-use crate::service_host::{MAX_ACTIONS_PER_MESSAGE, ServiceRegistry};
+use crate::service_host::{MAX_ACTIONS_PER_MESSAGE, MAX_SERVICES, ServiceRegistry, ServiceStack, StackArea};
 use crate::virtual_interrupts::QueuedInterrupt;
 use crate::{domain_lifecycle, interrupt_delivery};
 
 static REGISTRY: Once<ServiceRegistry> = Once::new();
+
+/// The service tasks' stacks, zero-initialised in `.bss` (never built on a stack).
+static mut SERVICE_STACKS: [ServiceStack; MAX_SERVICES] =
+    [const { ServiceStack([0; crate::service_host::SERVICE_STACK_SIZE]) }; MAX_SERVICES];
+
+/// The stacks a registry hands to services.
+#[must_use]
+pub fn stack_area() -> StackArea {
+    // Only the address is taken; each stack is then used by one service at a time.
+    StackArea { base: (&raw const SERVICE_STACKS) as u64, count: MAX_SERVICES }
+}
 
 /// Installs the board's services; boot CPU, once.
 pub fn install(registry: ServiceRegistry) {
@@ -20,7 +31,7 @@ pub fn install(registry: ServiceRegistry) {
 /// The registered services (none before `install`).
 #[must_use]
 pub fn registry() -> &'static ServiceRegistry {
-    static EMPTY: ServiceRegistry = ServiceRegistry::new();
+    static EMPTY: ServiceRegistry = ServiceRegistry::new(StackArea { base: 0, count: 0 });
     REGISTRY.get().unwrap_or(&EMPTY)
 }
 

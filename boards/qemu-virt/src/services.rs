@@ -6,7 +6,7 @@ use somnus_abi::guest_platform::{
     MAX_VCPUS, UART,
 };
 use somnus_kernel::platform::{GicInfo, PlatformInfo};
-use somnus_kernel::service_host::{Route, SERVICE_STACK_SIZE, ServiceRegistry, ServiceStack};
+use somnus_kernel::service_host::{Route, ServiceRegistry};
 use somnus_service_psci::PsciService;
 use somnus_service_vgic::{GicVersion, VgicService};
 use somnus_service_virtual_uart::VirtualUartService;
@@ -15,38 +15,22 @@ use static_cell::StaticCell;
 /// Creates the PSCI, vGIC and virtual UART services for this machine and registers them.
 pub fn register(registry: &mut ServiceRegistry, platform: &PlatformInfo) {
     static PSCI: StaticCell<PsciService> = StaticCell::new();
-    static PSCI_STACK: StaticCell<ServiceStack> = StaticCell::new();
     static VGIC: StaticCell<VgicService> = StaticCell::new();
-    static VGIC_STACK: StaticCell<ServiceStack> = StaticCell::new();
     static UART_SERVICE: StaticCell<VirtualUartService> = StaticCell::new();
-    static UART_STACK: StaticCell<ServiceStack> = StaticCell::new();
 
     // Guests see the GIC version the machine has: the hardware virtualizes its CPU interface.
+    let distributor = Route::Mmio { base: GIC_DISTRIBUTOR, size: GIC_DISTRIBUTOR_SIZE };
+    let redistributors =
+        Route::Mmio { base: GICV3_REDISTRIBUTORS, size: MAX_VCPUS as u64 * GICV3_REDISTRIBUTOR_STRIDE };
     let (version, gic_routes): (_, &[Route]) = match platform.gic {
-        GicInfo::V2 { .. } => {
-            (GicVersion::V2, &[Route::Mmio { base: GIC_DISTRIBUTOR, size: GIC_DISTRIBUTOR_SIZE }, Route::Interrupts])
-        }
-        GicInfo::V3 { .. } => (
-            GicVersion::V3,
-            &[
-                Route::Mmio { base: GIC_DISTRIBUTOR, size: GIC_DISTRIBUTOR_SIZE },
-                Route::Mmio { base: GICV3_REDISTRIBUTORS, size: MAX_VCPUS as u64 * GICV3_REDISTRIBUTOR_STRIDE },
-                Route::Interrupts,
-            ],
-        ),
+        GicInfo::V2 { .. } => (GicVersion::V2, &[distributor, Route::Interrupts]),
+        GicInfo::V3 { .. } => (GicVersion::V3, &[distributor, redistributors, Route::Interrupts]),
     };
-    let registered = registry.add(
-        PSCI.init(PsciService::new()),
-        &[Route::Calls, Route::PowerEvents],
-        PSCI_STACK.init(ServiceStack([0; SERVICE_STACK_SIZE])),
-    ) && registry.add(
-        VGIC.init(VgicService::new(version)),
-        gic_routes,
-        VGIC_STACK.init(ServiceStack([0; SERVICE_STACK_SIZE])),
-    ) && registry.add(
-        UART_SERVICE.init(VirtualUartService::new()),
-        &[Route::Mmio { base: UART, size: DEVICE_FRAME_SIZE }, Route::ConsoleInput],
-        UART_STACK.init(ServiceStack([0; SERVICE_STACK_SIZE])),
-    );
+    let registered = registry.add(PSCI.init(PsciService::new()), &[Route::Calls, Route::PowerEvents])
+        && registry.add(VGIC.init(VgicService::new(version)), gic_routes)
+        && registry.add(
+            UART_SERVICE.init(VirtualUartService::new()),
+            &[Route::Mmio { base: UART, size: DEVICE_FRAME_SIZE }, Route::ConsoleInput],
+        );
     assert!(registered, "the service registry has room for the board's services");
 }

@@ -35,3 +35,15 @@ pub fn ram_range(tree: &Fdt<'_>) -> Option<(u64, u64)> {
     let start = region.starting_address as u64;
     Some((start, start + region.size? as u64))
 }
+
+/// The kernel command line: `/chosen/bootargs`, if the tree has one.
+#[must_use]
+pub fn bootargs<'a>(tree: &Fdt<'a>) -> Option<&'a str> {
+    tree.find_node("/chosen")?.property("bootargs")?.as_str()
+}
+
+/// The value of `key=value` in a command line of space-separated words (the first one wins).
+#[must_use]
+pub fn command_line_value<'a>(command_line: &'a str, key: &str) -> Option<&'a str> {
+    command_line.split_ascii_whitespace().find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+}

@@ -22,18 +22,43 @@ pub enum Serial {
     Stdout,
 }
 
-/// QEMU's arguments to boot `kernel` (an ELF) on `machine`.
-pub fn qemu_args(machine: Machine, kernel: &Path, serial: &Serial) -> Vec<OsString> {
+/// The exception level QEMU's direct kernel boot enters the image at, chosen by the machine's
+/// `virtualization` and `secure` options. Somnus needs EL2; the others exist to test its refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntryLevel {
+    /// EL1: no virtualization extensions (`virtualization` left off).
+    El1,
+    /// EL2: `virtualization=on`, what every board boots with.
+    El2,
+    /// EL3: `secure=on,virtualization=on`, no firmware loaded.
+    El3,
+}
+
+impl EntryLevel {
+    /// The options after the machine name in `-M`, with their leading comma.
+    const fn machine_options(self) -> &'static str {
+        match self {
+            Self::El1 => "",
+            Self::El2 => ",virtualization=on",
+            Self::El3 => ",secure=on,virtualization=on",
+        }
+    }
+}
+
+/// QEMU's arguments to boot `kernel` (an ELF, or a raw binary with an arm64 Image header) on
+/// `machine`, entering it at `level`.
+pub fn qemu_args(machine: Machine, level: EntryLevel, kernel: &Path, serial: &Serial) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
+    let options = level.machine_options();
     match machine.board {
         Board::QemuVirt => {
             let gic = machine.gic.number();
-            push(&["-M", &format!("virt,virtualization=on,gic-version={gic}")]);
+            push(&["-M", &format!("virt{options},gic-version={gic}")]);
             push(&["-cpu", machine.cpu.qemu_name(), "-smp", &machine.smp.to_string(), "-m", "1G"]);
         }
         // Four Cortex-A53 and a GIC-400, fixed by the machine model.
-        Board::Zcu102 => push(&["-M", "xlnx-zcu102,virtualization=on", "-m", "2G"]),
+        Board::Zcu102 => push(&["-M", &format!("xlnx-zcu102{options}"), "-m", "2G"]),
     }
     let serial_args: Vec<String> = match (serial, machine.board) {
         (Serial::Terminal, Board::QemuVirt) => vec!["-nographic".into()],
@@ -61,10 +86,22 @@ pub fn qemu_args(machine: Machine, kernel: &Path, serial: &Serial) -> Vec<OsStri
     args
 }
 
-/// The QEMU command booting `kernel` on `machine`, with `extra` arguments appended unchanged.
+/// The QEMU command booting `kernel` on `machine` at EL2, with `extra` arguments appended
+/// unchanged.
 pub fn qemu_command(machine: Machine, kernel: &Path, serial: &Serial, extra: &[OsString]) -> Command {
+    qemu_command_entering(machine, EntryLevel::El2, kernel, serial, extra)
+}
+
+/// [`qemu_command`] entering the image at `level`.
+pub fn qemu_command_entering(
+    machine: Machine,
+    level: EntryLevel,
+    kernel: &Path,
+    serial: &Serial,
+    extra: &[OsString],
+) -> Command {
     let mut command = Command::new(QEMU);
-    command.args(qemu_args(machine, kernel, serial)).args(extra);
+    command.args(qemu_args(machine, level, kernel, serial)).args(extra);
     command
 }
 
@@ -74,7 +111,7 @@ mod tests {
     use crate::machine::{CpuModel, GicVersion};
 
     fn line(machine: Machine, serial: &Serial) -> String {
-        let args = qemu_args(machine, Path::new("target/images/x/somnus.elf"), serial);
+        let args = qemu_args(machine, EntryLevel::El2, Path::new("target/images/x/somnus.elf"), serial);
         args.iter().map(|arg| arg.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
     }
 
@@ -114,6 +151,21 @@ mod tests {
         let line = line(machine, &Serial::Stdout);
         assert!(line.contains("-display none -monitor none -serial stdio"), "{line}");
         assert!(line.contains("-smp 1 "), "{line}");
+    }
+
+    #[test]
+    fn entry_level_sets_the_machine_options() {
+        let virt = Machine::new(Board::QemuVirt, Some(GicVersion::V3), Some(2), None).unwrap();
+        let machine_option = |machine, level| {
+            let args = qemu_args(machine, level, Path::new("k"), &Serial::Stdout);
+            args[1].to_string_lossy().into_owned()
+        };
+        assert_eq!(machine_option(virt, EntryLevel::El1), "virt,gic-version=3");
+        assert_eq!(machine_option(virt, EntryLevel::El2), "virt,virtualization=on,gic-version=3");
+        assert_eq!(machine_option(virt, EntryLevel::El3), "virt,secure=on,virtualization=on,gic-version=3");
+        let zcu102 = Machine::new(Board::Zcu102, None, None, None).unwrap();
+        assert_eq!(machine_option(zcu102, EntryLevel::El1), "xlnx-zcu102");
+        assert_eq!(machine_option(zcu102, EntryLevel::El2), "xlnx-zcu102,virtualization=on");
     }
 
     #[test]

@@ -6,18 +6,19 @@
 //! Also `cargo xtask fetch-linux` ([`fetch_linux_command`]).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::assets::linux_scenarios::scenarios_dir;
 use crate::assets::{FetchError, Refresh, prepare_linux};
 use crate::board::Board;
-use crate::features::Features;
-use crate::machine::{CpuModel, GicVersion, Machine};
+use crate::machine::{CpuModel, GicVersion};
 use crate::paths;
 use crate::process::Sink;
 use crate::qemu_tests::QemuTest;
 use crate::qemu_tests::boot_check::{Expected, check_boot};
+use crate::qemu_tests::definitions::boot;
 use crate::qemu_tests::runner::Progress;
 use crate::test_suite::report::Report;
 
@@ -31,6 +32,9 @@ pub const EARLYCON_LINES: &[&str] =
 /// How the console marks the lines of the first domain.
 pub const FIRST_DOMAIN_PREFIX: &str = "(d1) ";
 
+/// Hard limit of a Linux boot: slower than the test guests.
+const LINUX_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// File of the test log that holds the fetch's output.
 const ASSETS_LOG: &str = "linux-assets.log";
 
@@ -43,14 +47,11 @@ pub fn all() -> Vec<QemuTest> {
 /// GICv2 and one CPU prints its early boot lines. Linux stops later, at the GIC distributor,
 /// until the virtual GIC exists; only the early lines are checked.
 pub fn earlycon() -> QemuTest {
-    let machine = Machine::new(Board::QemuVirt, Some(GicVersion::V2), Some(1), Some(CpuModel::CortexA53))
-        .unwrap_or_else(|error| panic!("invalid QEMU test machine: {error}"));
     QemuTest {
-        name: EARLYCON_TEST,
-        machine,
-        features: Features::none(),
         domains: Some(PathBuf::from("tests/linux/earlycon.toml")),
-        check: check_earlycon,
+        timeout: LINUX_TIMEOUT,
+        check: Box::new(check_earlycon),
+        ..boot(EARLYCON_TEST, Board::QemuVirt, GicVersion::V2, 1, CpuModel::CortexA53)
     }
 }
 
@@ -90,8 +91,8 @@ pub fn prepare(mut tests: Vec<QemuTest>, report: &mut Report) -> Vec<QemuTest> {
     };
     for test in tests.iter().filter(|test| is_linux_test(test)) {
         match error.downcast_ref::<FetchError>() {
-            Some(fetch) => report.skip(test.name, &fetch.to_string()),
-            None => report.fail(test.name, &format!("preparing the Linux assets: {error:#}"), Some(&log)),
+            Some(fetch) => report.skip(&test.name, &fetch.to_string()),
+            None => report.fail(&test.name, &format!("preparing the Linux assets: {error:#}"), Some(&log)),
         }
     }
     tests.retain(|test| !is_linux_test(test));

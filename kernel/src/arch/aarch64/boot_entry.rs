@@ -4,7 +4,7 @@
 use crate::platform::MAX_CPUS;
 
 /// Bytes of stack per physical CPU.
-pub const STACK_SIZE: usize = 0x1_0000;
+pub const STACK_SIZE: usize = 0x2_0000;
 
 /// The stacks of all CPUs, CPU n's top at `(n + 1) * STACK_SIZE`. Not zeroed at boot.
 #[repr(C, align(4096))]
@@ -34,11 +34,12 @@ _start:
 2:  /* Boot CPU. x0 = device tree address (0 when QEMU starts an ELF directly). */
     msr     daifset, #0xf
     mov     x19, x0
-    msr     tpidr_el2, xzr
     mrs     x20, CurrentEL
     ubfx    x20, x20, #2, #2
     cmp     x20, #2
     b.ne    3f
+    /* EL2 only: at EL1 these registers do not exist. */
+    msr     tpidr_el2, xzr
     msr     spsel, #1
 3:  adrp    x1, {stacks}
     add     x1, x1, :lo12:{stacks}

@@ -34,6 +34,26 @@ pub fn init(index: usize) {
     entry.stack_top = stacks_base() + ((index + 1) * STACK_SIZE) as u64;
     entry.current_registers = core::ptr::null_mut();
     TPIDR_EL2.set(core::ptr::from_mut(entry) as u64);
+    plant_canary(index);
+}
+
+/// A value kept in the lowest word of every CPU's stack; a stack that grows into it overflowed.
+const STACK_CANARY: u64 = 0x5EED_5EED_DEAD_BEEF;
+
+/// Writes the canary at the bottom of CPU `index`'s stack.
+fn plant_canary(index: usize) {
+    let bottom = stacks_base() + (index * STACK_SIZE) as u64;
+    // SAFETY: the lowest word of this CPU's own stack area; the stack grows down from its top
+    // and is far from it now.
+    unsafe { core::ptr::write_volatile(bottom as *mut u64, STACK_CANARY) };
+}
+
+/// Whether the calling CPU's stack has stayed above its lowest word so far.
+#[must_use]
+pub fn stack_intact() -> bool {
+    let bottom = stacks_base() + (index() * STACK_SIZE) as u64;
+    // SAFETY: reading the lowest word of this CPU's stack area.
+    unsafe { core::ptr::read_volatile(bottom as *const u64) == STACK_CANARY }
 }
 
 /// The calling CPU's data, or `None` before `init`.

@@ -303,6 +303,16 @@ impl VirtualCpuInterface {
         self.set_control(false);
     }
 
+    /// Empties the list register holding `intid` if the guest has not acknowledged it yet.
+    pub fn remove_pending(&self, intid: u32) {
+        for index in 0..self.list_register_count() {
+            let value = self.read(index);
+            if self.state(value) == ListRegisterState::Pending && self.intid(value) == intid {
+                self.write(index, 0);
+            }
+        }
+    }
+
     /// Whether a list register holds an interrupt the vCPU has not acknowledged yet.
     #[must_use]
     pub fn has_pending(&self) -> bool {

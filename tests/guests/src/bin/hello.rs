@@ -1,4 +1,5 @@
-//! `hello`: prints that it runs at EL1 and what it learned from the device tree, then passes.
+//! `hello`: prints that it runs at EL1 and what it learned from the device tree (size, CPUs, RAM and
+//! the command line, `/chosen/bootargs`, when there is one), then passes.
 //!
 //! It fails when not at EL1, or when x0 is non-zero but holds no valid device tree; x0 = 0 (what plain
 //! QEMU passes to an ELF image) only prints `hello: no device tree given`.
@@ -23,6 +24,9 @@ fn main(device_tree_address: u64) -> ! {
             println!("hello: device tree of {} bytes, {cpus} cpus", tree.total_size());
             if let Some((start, end)) = device_tree::ram_range(&tree) {
                 println!("hello: RAM {start:#x}..{end:#x}");
+            }
+            if let Some(bootargs) = device_tree::bootargs(&tree) {
+                println!("hello: bootargs \"{bootargs}\"");
             }
         }
         // Plain QEMU passes x0 = 0 to ELF images; a hypervisor passing an address must pass a tree.

@@ -1,9 +1,13 @@
 //! QEMU integration tests: boot each image on an emulated machine and check the hypervisor's
-//! serial output. Definitions are in [`definitions`], the boot-and-wait machinery in [`runner`].
+//! serial output. Definitions are in [`definitions`] and [`domain_tests`], the boot-and-wait
+//! machinery in [`runner`].
 
 pub mod boot_check;
 pub mod definitions;
+pub mod domain_tests;
+pub mod entry_check;
 pub mod fault_check;
+pub mod guest_check;
 pub mod kernel_log;
 pub mod runner;
 
@@ -11,7 +15,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use definitions::{QemuTest, all, with_domain_file};
+pub use definitions::{Artifact, QemuTest, all, with_domain_file};
 
 use crate::board::Board;
 use crate::domains;
@@ -21,16 +25,25 @@ use crate::image::{self, ImageRequest};
 use crate::machine::Machine;
 use crate::paths;
 use crate::process::Sink;
-use crate::qemu::{Serial, qemu_command};
+use crate::qemu::{Serial, qemu_command_entering};
 use crate::test_suite::report::Report;
 use boot_check::Expected;
 use runner::Limits;
 
-/// Time limits of every QEMU test.
-const LIMITS: Limits = Limits { timeout: Duration::from_secs(30), settle: Duration::from_secs(1) };
+/// How long to keep reading once a check is done, to catch lines that must not appear (a second
+/// ready line, `TEST FAIL`, a vCPU that woke).
+const SETTLE: Duration = Duration::from_secs(1);
 
-/// A built test image: its ELF and the number of domains in its bundle.
-type BuiltImage = Result<(PathBuf, usize), String>;
+/// A built test image: its files and the number of domains in its bundle.
+#[derive(Clone, Debug)]
+struct Built {
+    elf: PathBuf,
+    bin: PathBuf,
+    domain_count: usize,
+}
+
+/// A built test image, or why it could not be built.
+type BuiltImage = Result<Built, String>;
 
 /// Runs the tests in order, building each image (board, features and domain configuration)
 /// once. A test with a domain configuration first checks it against its own machine, so a
@@ -50,35 +63,42 @@ pub fn run(tests: &[QemuTest], report: &mut Report) {
     });
     let mut images: HashMap<(Board, Features, Option<PathBuf>), BuiltImage> = HashMap::new();
     for test in tests {
-        let log = log_dir.join(format!("{}.log", test.name));
+        let name = test.name.as_str();
+        let log = log_dir.join(format!("{name}.log"));
         if let Err(error) = &setup {
-            report.fail(test.name, &format!("{error:#}"), Some(&setup_log));
+            report.fail(name, &format!("{error:#}"), Some(&setup_log));
             continue;
         }
         let config = test.domains_path();
         if let Some(config) = &config
             && let Err(refusal) = domains::check(config, test.machine)
         {
-            report.fail(test.name, &refusal.to_string(), None);
+            report.fail(name, &refusal.to_string(), None);
             continue;
         }
         // The bundle does not depend on the CPU count, only its check does (done above).
         let key = (test.machine.board, test.features.clone(), config.clone());
         let built = images.entry(key).or_insert_with(|| build_image(test.machine, &test.features, config.as_deref()));
-        let (elf, domain_count) = match built {
+        let built = match built {
             Ok(built) => built.clone(),
             Err(reason) => {
                 let image_log = image_log(test.machine, &test.features, config.as_deref());
-                report.fail(test.name, &format!("image build failed: {reason}"), Some(&image_log));
+                report.fail(name, &format!("image build failed: {reason}"), Some(&image_log));
                 continue;
             }
         };
-        let expected = Expected { machine: test.machine, domains: domain_count };
-        let command = qemu_command(test.machine, &elf, &Serial::Stdout, &[]);
+        let expected = Expected { machine: test.machine, domains: built.domain_count };
+        let kernel = match test.boot.artifact {
+            Artifact::Elf => &built.elf,
+            Artifact::RawBinary => &built.bin,
+        };
+        let extra = test.boot.extra_args();
+        let command = qemu_command_entering(test.machine, test.boot.level, kernel, &Serial::Stdout, &extra);
         let check = |lines: &[String]| (test.check)(expected, lines);
-        match runner::boot_and_watch(command, &log, LIMITS, &check) {
-            Ok(()) => report.pass(test.name),
-            Err(reason) => report.fail(test.name, &reason, Some(&log)),
+        let limits = Limits { timeout: test.timeout, settle: SETTLE };
+        match runner::boot_and_watch(command, &log, limits, &check) {
+            Ok(()) => report.pass(name),
+            Err(reason) => report.fail(name, &reason, Some(&log)),
         }
     }
 }
@@ -90,7 +110,7 @@ fn build_image(machine: Machine, features: &Features, config: Option<&Path>) -> 
     let request = ImageRequest { machine, features, domains: config, dir };
     Sink::log_file(&image_log(machine, features, config))
         .and_then(|sink| image::make(&sink, &request))
-        .map(|image| (image.elf, image.domain_count))
+        .map(|image| Built { elf: image.elf, bin: image.bin, domain_count: image.domain_count })
         .map_err(|error| format!("{error:#}"))
 }
 

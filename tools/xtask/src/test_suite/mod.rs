@@ -26,7 +26,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         let config = std::path::absolute(config).with_context(|| format!("resolving {}", config.display()))?;
         qemu.extend(qemu_tests::with_domain_file(&config));
     }
-    let qemu: Vec<_> = qemu.into_iter().filter(|test| selected(test.name)).collect();
+    let qemu: Vec<_> = qemu.into_iter().filter(|test| selected(&test.name)).collect();
     if host.is_empty() && qemu.is_empty() {
         bail!(
             "no test selected{}{}{}",
