@@ -180,10 +180,12 @@ fn start_generation(
 ) -> Result<(), &'static str> {
     load(image, bundle, slot.host, slot.size, platform)?;
     let vmid = slot.id.index + 1;
+    // Each generation's virtual counter starts near zero, as on a machine just powered on.
+    let counter_offset = crate::arch::aarch64::hypervisor_timer::now();
     let domain_registers = |vcpu: usize| DomainRegisters {
         vttbr: slot.translation.vttbr(vmid),
         vmpidr: (1 << 31) | vcpu as u64,
-        counter_offset: 0,
+        counter_offset,
     };
     stage2::invalidate_vmid(slot.translation.vttbr(vmid));
     let mut scheduler = SCHEDULER.lock();
