@@ -200,7 +200,11 @@ pub fn prepare_entry(id: VcpuId) {
     let withdrawn = core::mem::take(&mut *WITHDRAWN[slot].lock());
     if let Some(interface) = virtual_cpu_interface::get() {
         for intid in withdrawn {
-            interface.remove_pending(intid);
+            // A hardware-backed interrupt taken out of its list register is never ended by the
+            // guest: deactivate it here, or it could never fire again.
+            if let (Some(physical), Some(gic)) = (interface.remove_pending(intid), GIC.get()) {
+                gic.deactivate(physical);
+            }
         }
         interface.fill(&mut QUEUES[slot].lock());
     }

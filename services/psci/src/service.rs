@@ -3,8 +3,9 @@
 //! so CPU_ON, CPU_OFF, SYSTEM_SUSPEND and wake-ups are ordered by the mailbox: no locks.
 
 use somnus_abi::guest_platform::RAM_BASE;
+use somnus_abi::ids::DomainId;
 use somnus_abi::ids::VcpuId;
-use somnus_abi::ipc::{Action, ActionSink, Message, Service};
+use somnus_abi::ipc::{Action, ActionSink, ConsoleText, Message, Service, WAKE_BY_REQUEST};
 
 use crate::function::return_code::{ALREADY_ON, DENIED, INVALID_ADDRESS, INVALID_PARAMETERS, SUCCESS};
 use crate::function::{
@@ -134,6 +135,10 @@ impl PsciService {
                 record.power = DomainPower::Running;
                 record.vcpus[resumer as usize] = VcpuPower::On;
                 record.counters.resume_count += 1;
+                actions.push(console_line(
+                    record.id,
+                    format_args!("somnus: domain {} resumed by {}", record.id.index + 1, WakeSource(intid)),
+                ));
                 record.counters.last_wake_intid = Some(intid);
                 record.leave_power_down(resumer, now_ns);
                 if let Some(target) = record.vcpu(resumer) {
@@ -270,6 +275,10 @@ fn system_suspend(record: &mut DomainRecord, call: &Call, actions: &mut dyn Acti
     record.power = DomainPower::Suspended { resumer: index, resume, since_ns: call.now_ns };
     record.vcpus[index as usize] = VcpuPower::Off;
     record.counters.suspend_count += 1;
+    actions.push(console_line(
+        record.id,
+        format_args!("somnus: domain {} suspended, resume at {:#x}", record.id.index + 1, resume.entry),
+    ));
     record.enter_power_down(index, call.now_ns);
     actions.push(Action::PowerOffVcpu { target: call.caller });
     None
@@ -310,4 +319,35 @@ impl Service for PsciService {
             _ => {}
         }
     }
+}
+
+/// What woke a domain, for the console.
+struct WakeSource(u32);
+
+impl core::fmt::Display for WakeSource {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0 == WAKE_BY_REQUEST {
+            formatter.write_str("a wake request")
+        } else {
+            write!(formatter, "interrupt {}", self.0)
+        }
+    }
+}
+
+/// A line for the hypervisor console (truncated if it is longer than an action carries).
+fn console_line(domain: DomainId, arguments: core::fmt::Arguments<'_>) -> Action {
+    struct Writer(ConsoleText);
+    impl core::fmt::Write for Writer {
+        fn write_str(&mut self, text: &str) -> core::fmt::Result {
+            for &byte in text.as_bytes() {
+                // Longer text is cut, not refused.
+                let _ = self.0.push(byte);
+            }
+            Ok(())
+        }
+    }
+    let mut writer = Writer(ConsoleText::new());
+    let _ = core::fmt::write(&mut writer, arguments);
+    let _ = writer.0.push(b'\n');
+    Action::ConsoleWrite { domain, text: writer.0 }
 }

@@ -303,14 +303,18 @@ impl VirtualCpuInterface {
         self.set_control(false);
     }
 
-    /// Empties the list register holding `intid` if the guest has not acknowledged it yet.
-    pub fn remove_pending(&self, intid: u32) {
+    /// Empties the list register holding `intid` if the guest has not acknowledged it yet;
+    /// returns the physical interrupt it carried, which the caller must deactivate.
+    pub fn remove_pending(&self, intid: u32) -> Option<u32> {
+        let mut physical = None;
         for index in 0..self.list_register_count() {
             let value = self.read(index);
             if self.state(value) == ListRegisterState::Pending && self.intid(value) == intid {
                 self.write(index, 0);
+                physical = physical.or(self.decode(value).physical);
             }
         }
+        physical
     }
 
     /// Whether a list register holds an interrupt the vCPU has not acknowledged yet.
