@@ -91,6 +91,27 @@ pub enum Message {
         /// The INTID it ended.
         intid: u32,
     },
+    /// A management request that changes a domain's power state.
+    Management {
+        /// The request's sequence number, echoed in `ManagementReply`.
+        sequence: u32,
+        /// What to do.
+        command: ManagementCommand,
+        /// To which domain (current generation).
+        domain: DomainId,
+        /// When it arrived (ns).
+        time_ns: u64,
+    },
+    /// A management request for power status: one `PowerReport` per domain (or only `domain`),
+    /// then `ManagementReply`.
+    PowerQuery {
+        /// The request's sequence number.
+        sequence: u32,
+        /// Only this domain, or every domain.
+        domain: Option<DomainId>,
+        /// When it arrived (ns), for residencies still running.
+        time_ns: u64,
+    },
     /// A byte arrived on the physical console.
     ConsoleInput {
         /// The byte.
@@ -105,6 +126,50 @@ pub enum Message {
         /// When the interrupt arrived, in nanoseconds of the hypervisor's monotonic clock.
         time_ns: u64,
     },
+}
+
+/// A management command for the power service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ManagementCommand {
+    /// Resume a suspended domain.
+    Wake,
+    /// Stop scheduling the domain.
+    Pause,
+    /// Schedule a paused domain again.
+    Unpause,
+    /// Restart from the pristine image.
+    Reset,
+    /// Turn off.
+    Off,
+}
+
+/// The power service's view of one domain, for the management channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowerReport {
+    /// The domain.
+    pub domain: DomainId,
+    /// Its state.
+    pub state: crate::management::DomainState,
+    /// Since when (ns).
+    pub since_ns: u64,
+    /// Number of vCPUs.
+    pub vcpu_count: u8,
+    /// Per vCPU: its state.
+    pub vcpus: [crate::management::VcpuState; crate::guest_platform::MAX_VCPUS],
+    /// Per vCPU: power-down entries.
+    pub power_down_count: [u64; crate::guest_platform::MAX_VCPUS],
+    /// Per vCPU: time powered down (µs).
+    pub power_down_residency_us: [u64; crate::guest_platform::MAX_VCPUS],
+    /// The last suspend's entry point and context id.
+    pub resume_point: Option<(u64, u64)>,
+    /// SYSTEM_SUSPENDs.
+    pub suspend_count: u64,
+    /// Resumes.
+    pub resume_count: u64,
+    /// The interrupt that last resumed it.
+    pub last_wake_intid: Option<u32>,
+    /// PSCI calls per function.
+    pub calls: [u64; crate::management::CALL_COUNTERS],
 }
 
 /// Where an interrupt is delivered.
@@ -243,6 +308,36 @@ pub enum Action {
     RebootDomain {
         /// The domain.
         domain: DomainId,
+    },
+    /// Stop or start scheduling a domain's vCPUs (management pause), keeping their state.
+    PauseDomain {
+        /// The domain.
+        domain: DomainId,
+        /// Paused (true) or running again (false).
+        paused: bool,
+    },
+    /// One domain's power status, for the management request `sequence`.
+    PowerReport {
+        /// The request's sequence number.
+        sequence: u32,
+        /// The status.
+        report: PowerReport,
+    },
+    /// Finish the management request `sequence`.
+    ManagementReply {
+        /// The request's sequence number.
+        sequence: u32,
+        /// Carried out, or why not.
+        result: Result<(), crate::management::ManagementError>,
+    },
+    /// A domain changed power state (for `pwrctl watch`).
+    PowerEvent {
+        /// The domain.
+        domain: DomainId,
+        /// Its new state.
+        state: crate::management::DomainState,
+        /// When (ns).
+        time_ns: u64,
     },
     /// Print one line (or a full buffer) of a domain's console output on the physical console.
     ConsoleWrite {

@@ -4,9 +4,11 @@
 
 pub mod address;
 pub mod domain_bundle;
+pub mod framing;
 pub mod guest_platform;
 pub mod ids;
 pub mod ipc;
+pub mod management;
 
 pub use address::{GuestPhysAddr, PhysAddr, VirtAddr};
 

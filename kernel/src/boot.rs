@@ -82,6 +82,7 @@ extern "C" fn somnus_primary_main(device_tree_address: usize, current_el: u64) -
     init_this_cpu(0);
 
     SCHEDULER.lock().set_cpu_count(platform.cpu_count);
+    crate::management::set_board(board.name);
     let mut registry = ServiceRegistry::new(services::stack_area());
     (board.register_services)(&mut registry, platform);
     services::install(registry);

@@ -143,6 +143,15 @@ pub fn write_bytes(bytes: &[u8]) {
     });
 }
 
+/// Writes bytes exactly as given (a management frame).
+pub fn write_raw(bytes: &[u8]) {
+    with_console(|uart| {
+        for &byte in bytes {
+            uart.write_byte(byte);
+        }
+    });
+}
+
 /// Writes formatted text even when another CPU holds the console lock and will never release it
 /// (it stopped on an exception while printing): waits a bounded time, then writes anyway.
 pub fn write_fmt_forcibly(arguments: fmt::Arguments<'_>) {

@@ -1,7 +1,7 @@
 //! Building domains at boot from the bundle the board carries: host memory, stage-2 translation,
 //! kernel/initrd/device-tree copies, vCPUs pinned and vCPU 0 started at the kernel's entry.
 
-use somnus_abi::domain_bundle::{self, BundleHeader, DomainImage, MAX_DEVICES};
+use somnus_abi::domain_bundle::{self, BundleHeader, DomainImage, MAX_DEVICES, MAX_NAME_LENGTH};
 use somnus_abi::guest_platform::{GICV2_CPU_INTERFACE, MAX_VCPUS, RAM_BASE};
 use somnus_abi::ids::{DomainId, VcpuId};
 use somnus_abi::ipc::Message;
@@ -97,10 +97,12 @@ fn granted_devices(
 }
 
 /// What the kernel keeps of a built domain, to restart it from scratch (SYSTEM_RESET).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct DomainSlot {
     /// Identity and current generation.
     pub id: DomainId,
+    /// Configured name.
+    pub name: heapless::String<MAX_NAME_LENGTH>,
     /// Host RAM backing it.
     pub host: u64,
     /// Its size.
@@ -114,7 +116,7 @@ pub struct DomainSlot {
 }
 
 /// Every built domain, by slot index.
-pub static DOMAINS: Mutex<[Option<DomainSlot>; MAX_DOMAINS]> = Mutex::new([None; MAX_DOMAINS]);
+pub static DOMAINS: Mutex<[Option<DomainSlot>; MAX_DOMAINS]> = Mutex::new([const { None }; MAX_DOMAINS]);
 /// The bundle the domains come from.
 static BUNDLE: Once<&'static [u8]> = Once::new();
 /// The devices of the board that can be passed through.
@@ -154,9 +156,9 @@ fn build(
     for (vcpu, pcpu) in pcpus.iter_mut().enumerate().take(vcpu_count) {
         *pcpu = pcpu_of(vcpu);
     }
-    let slot = DomainSlot { id, host, size, translation, pcpus, vcpu_count };
+    let slot = DomainSlot { id, name: image.name.clone(), host, size, translation, pcpus, vcpu_count };
     start_generation(&slot, image, bundle, platform, &devices)?;
-    DOMAINS.lock()[id.index as usize] = Some(slot);
+    DOMAINS.lock()[id.index as usize] = Some(slot.clone());
     println!(
         "somnus: domain {} \"{}\": {} vCPU(s), {} MiB at {host:#x}, entry {}",
         id.index + 1,
@@ -222,7 +224,7 @@ fn start_generation(
 /// Restarts the domain in `index` as a new generation from its pristine image. Every vCPU of the
 /// old generation must already be off and off every CPU.
 pub fn restart(index: u8) -> Result<DomainId, &'static str> {
-    let mut slot = DOMAINS.lock().get(index as usize).copied().flatten().ok_or("no such domain")?;
+    let mut slot = DOMAINS.lock().get(index as usize).cloned().flatten().ok_or("no such domain")?;
     let bundle = BUNDLE.get().copied().ok_or("no bundle")?;
     let header = domain_bundle::decode(bundle).map_err(|_| "the bundle is unusable")?;
     let image = header.domains.get(index as usize).ok_or("the domain is not in the bundle")?;
@@ -232,7 +234,7 @@ pub fn restart(index: u8) -> Result<DomainId, &'static str> {
     let devices: heapless::Vec<PassthroughDevice, MAX_DEVICES> = devices.collect();
     slot.id.generation = slot.id.generation.wrapping_add(1);
     start_generation(&slot, image, bundle, platform, &devices)?;
-    DOMAINS.lock()[index as usize] = Some(slot);
+    DOMAINS.lock()[index as usize] = Some(slot.clone());
     println!("somnus: domain {} \"{}\" restarted (generation {})", index + 1, image.name, slot.id.generation);
     Ok(slot.id)
 }

@@ -49,7 +49,7 @@ pub fn inject(target: VcpuId, interrupt: QueuedInterrupt) {
         crate::println!("somnus: {target:?}: virtual interrupt queue full, INTID {} dropped", interrupt.intid);
     }
     match state {
-        RunState::Off => deliver(Message::WakeUp { vcpu: target, intid: interrupt.intid, time_ns: now_ns() }),
+        RunState::Off => report_wake_up(target, interrupt.intid),
         RunState::Blocked(BlockReason::WaitForInterrupt) => {
             SCHEDULER.lock().wake(target);
             kick_unless_here(pcpu);
@@ -114,8 +114,15 @@ pub fn park(id: VcpuId) {
         slot_of(VcpuId { domain: id.domain, index: 0 })..=slot_of(VcpuId { domain: id.domain, index: 7 });
     let first_pending = QUEUES[domain_slots].iter().find_map(|queue| queue.lock().peek_intid());
     if let Some(intid) = first_pending {
-        deliver(Message::WakeUp { vcpu: id, intid, time_ns: now_ns() });
+        report_wake_up(id, intid);
     }
+}
+
+/// Tells the power service that `vcpu`, which is off, has `intid` pending.
+fn report_wake_up(vcpu: VcpuId, intid: u32) {
+    let time_ns = now_ns();
+    crate::management::wake_reported(vcpu.domain, time_ns);
+    deliver(Message::WakeUp { vcpu, intid, time_ns });
 }
 
 /// Drops every queued interrupt of a vCPU (it was reset).

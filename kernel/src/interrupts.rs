@@ -2,7 +2,6 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use somnus_abi::ipc::Message;
 use spin::Once;
 
 use crate::arch::aarch64::{cpu, hypervisor_timer, vcpu_switch};
@@ -81,11 +80,7 @@ pub fn handle_irq() {
                 let bytes = crate::console::take_input::<32>();
                 gic.end_of_interrupt(interrupt);
                 for byte in bytes {
-                    let _ = crate::services::registry().deliver(
-                        Message::ConsoleInput { byte },
-                        crate::services::run_on_service_stack,
-                        &mut crate::services::apply_action,
-                    );
+                    crate::management::console_byte(byte);
                 }
             }
             intid if intid == timers.virtual_timer || intid >= FIRST_SPI => {

@@ -37,6 +37,8 @@ pub mod domain_builder;
 pub mod domain_lifecycle;
 #[cfg(all(target_arch = "aarch64", feature = "el2-fault-test"))]
 pub mod fault_test;
+#[cfg(target_arch = "aarch64")]
+pub mod management;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod panic_handler;
 #[cfg(target_arch = "aarch64")]

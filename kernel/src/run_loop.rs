@@ -190,6 +190,7 @@ fn reset_loaded(id: VcpuId, entry: u64, context_id: u64) {
     context.reset_at(entry, context_id);
     vcpu_switch::restore(&context.system, &context.fp);
     interrupt_delivery::restore_interface(id, context);
+    crate::management::vcpu_started(id.domain);
 }
 
 /// Injects a synchronous exception into the vCPU loaded on this CPU.

@@ -95,6 +95,8 @@ pub struct Scheduler {
     entries: [Option<VcpuEntry>; MAX_VCPUS],
     last_picked: [Option<usize>; MAX_CPUS],
     cpu_count: usize,
+    /// Bit n set: domain slot n is paused (none of its vCPUs is picked).
+    paused_domains: u8,
 }
 
 /// The table slot of a vCPU: one row of `MAX_VCPUS_PER_DOMAIN` per domain.
@@ -107,7 +109,17 @@ impl Scheduler {
     /// A scheduler for `cpu_count` physical CPUs and no vCPU.
     #[must_use]
     pub const fn new(cpu_count: usize) -> Self {
-        Self { entries: [None; MAX_VCPUS], last_picked: [None; MAX_CPUS], cpu_count }
+        Self { entries: [None; MAX_VCPUS], last_picked: [None; MAX_CPUS], cpu_count, paused_domains: 0 }
+    }
+
+    /// Pauses or unpauses every vCPU of domain slot `domain_index` (they keep their state).
+    pub fn set_paused(&mut self, domain_index: u8, paused: bool) {
+        let bit = 1_u8.checked_shl(u32::from(domain_index)).unwrap_or(0);
+        if paused { self.paused_domains |= bit } else { self.paused_domains &= !bit }
+    }
+
+    fn is_paused(&self, entry: &VcpuEntry) -> bool {
+        self.paused_domains & 1_u8.checked_shl(u32::from(entry.id.domain.index)).unwrap_or(0) != 0
     }
 
     /// Sets the number of physical CPUs vCPUs can be pinned to.
@@ -215,8 +227,9 @@ impl Scheduler {
     /// The vCPU `pcpu` should run next. `current` keeps the CPU unless `rotate` asks for the
     /// next runnable vCPU in round-robin order (a time slice ended, or it yielded).
     pub fn pick(&mut self, pcpu: usize, current: Option<VcpuId>, rotate: bool) -> Option<VcpuId> {
-        let current_runnable =
-            current.filter(|&id| self.entry(id).is_some_and(|entry| entry.state == RunState::Runnable));
+        let current_runnable = current.filter(|&id| {
+            self.entry(id).is_some_and(|entry| entry.state == RunState::Runnable && !self.is_paused(entry))
+        });
         if let Some(id) = current_runnable
             && !rotate
         {
@@ -224,7 +237,8 @@ impl Scheduler {
         }
         let start = self.last_picked.get(pcpu).copied().flatten().map_or(0, |slot| slot + 1);
         let found = (0..MAX_VCPUS).map(|step| (start + step) % MAX_VCPUS).find(|&slot| {
-            self.entries[slot].is_some_and(|entry| entry.pcpu == pcpu && entry.state == RunState::Runnable)
+            self.entries[slot]
+                .is_some_and(|entry| entry.pcpu == pcpu && entry.state == RunState::Runnable && !self.is_paused(&entry))
         });
         let picked = found.and_then(|slot| self.entries[slot].map(|entry| entry.id)).or(current_runnable);
         if let (Some(id), Some(last)) = (picked, self.last_picked.get_mut(pcpu)) {
@@ -337,6 +351,21 @@ mod tests {
         assert_eq!(scheduler.pick(0, None, false), None);
         assert_eq!(scheduler.wake(vcpu(0, 0)), Some(0));
         assert_eq!(scheduler.take_completion(vcpu(0, 0)).0, Some(Completion::Registers([0; 4])));
+    }
+
+    #[test]
+    fn paused_domains_are_not_picked() {
+        let mut scheduler = Scheduler::new(1);
+        scheduler.add(vcpu(0, 0), 0).unwrap();
+        scheduler.add(vcpu(1, 0), 0).unwrap();
+        scheduler.set_state(vcpu(0, 0), RunState::Runnable);
+        scheduler.set_state(vcpu(1, 0), RunState::Runnable);
+        scheduler.set_paused(0, true);
+        assert_eq!(scheduler.pick(0, Some(vcpu(0, 0)), false), Some(vcpu(1, 0)), "the running vCPU leaves");
+        assert_eq!(scheduler.pick(0, Some(vcpu(1, 0)), true), Some(vcpu(1, 0)));
+        scheduler.set_paused(0, false);
+        assert_eq!(scheduler.pick(0, Some(vcpu(1, 0)), true), Some(vcpu(0, 0)));
+        scheduler.set_paused(200, true);
     }
 
     #[test]

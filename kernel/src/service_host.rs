@@ -34,7 +34,7 @@ pub enum Route {
     },
     /// Interrupt events: lines raised or fired, SGI generation, ends of interrupt, grants.
     Interrupts,
-    /// Wake-ups of vCPUs that are off or suspended.
+    /// Wake-ups of vCPUs that are off or suspended, and management requests about power.
     PowerEvents,
     /// Bytes typed on the physical console.
     ConsoleInput,
@@ -161,7 +161,10 @@ impl ServiceRegistry {
                     | Message::InterruptEnded { .. }
                     | Message::InterruptGranted { .. },
                 )
-                | (Route::PowerEvents, Message::WakeUp { .. })
+                | (
+                    Route::PowerEvents,
+                    Message::WakeUp { .. } | Message::Management { .. } | Message::PowerQuery { .. },
+                )
                 | (Route::ConsoleInput, Message::ConsoleInput { .. }) => true,
                 (
                     Route::Mmio { base, size },

@@ -108,6 +108,31 @@ pub fn apply_action(action: Action) {
             domain_lifecycle::request_restart(domain);
             None
         }
+        Action::PauseDomain { domain, paused } => {
+            let pcpus: heapless::Vec<usize, 8> = {
+                let mut scheduler = SCHEDULER.lock();
+                scheduler.set_paused(domain.index, paused);
+                scheduler.vcpus_of(domain.index).map(|entry| entry.pcpu).collect()
+            };
+            for pcpu in pcpus {
+                if pcpu != cpu::index() {
+                    crate::interrupts::kick(pcpu);
+                }
+            }
+            None
+        }
+        Action::PowerReport { sequence, report } => {
+            crate::management::add_report(sequence, &report);
+            None
+        }
+        Action::ManagementReply { sequence, result } => {
+            crate::management::finish(sequence, result);
+            None
+        }
+        Action::PowerEvent { domain, state, time_ns } => {
+            crate::management::event(domain, state, time_ns);
+            None
+        }
         Action::RaiseInterrupt { domain, intid, level } => {
             let message = Message::Interrupt {
                 target: InterruptTarget::Domain(domain),

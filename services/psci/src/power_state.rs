@@ -89,6 +89,12 @@ pub struct DomainRecord {
     pub vcpu_counters: [VcpuCounters; MAX_VCPUS],
     /// Domain counters.
     pub counters: DomainCounters,
+    /// Paused by management (its vCPUs are not scheduled).
+    pub paused: bool,
+    /// When the domain last changed state (ns).
+    pub since_ns: u64,
+    /// Where its last SYSTEM_SUSPEND asked to resume.
+    pub last_resume_point: Option<ResumePoint>,
 }
 
 impl DomainRecord {
@@ -105,6 +111,9 @@ impl DomainRecord {
             vcpus,
             vcpu_counters: [VcpuCounters::default(); MAX_VCPUS],
             counters: DomainCounters::default(),
+            paused: false,
+            since_ns: 0,
+            last_resume_point: None,
         }
     }
 

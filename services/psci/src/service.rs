@@ -5,12 +5,14 @@
 use somnus_abi::guest_platform::RAM_BASE;
 use somnus_abi::ids::DomainId;
 use somnus_abi::ids::VcpuId;
-use somnus_abi::ipc::{Action, ActionSink, ConsoleText, Message, Service, WAKE_BY_REQUEST};
+use somnus_abi::ipc::{Action, ActionSink, ConsoleText, ManagementCommand, Message, Service, WAKE_BY_REQUEST};
+use somnus_abi::management::ManagementError;
 
 use crate::function::return_code::{ALREADY_ON, DENIED, INVALID_ADDRESS, INVALID_PARAMETERS, SUCCESS};
 use crate::function::{
     FUNCTION_COUNTERS, Function, NOT_SUPPORTED, PSCI_VERSION_1_1, SMCCC_ARCH_FEATURES, SMCCC_VERSION, SMCCC_VERSION_1_1,
 };
+use crate::management;
 use crate::power_state::{DomainPower, DomainRecord, PowerTable, ResumePoint, VcpuPower};
 
 /// MPIDR affinity fields Aff3..Aff0.
@@ -99,6 +101,7 @@ impl PsciService {
             Some(Function::SystemOff) => {
                 stop(record);
                 actions.push(Action::StopDomain { domain: record.id });
+                management::changed(record, call.now_ns, actions);
                 None
             }
             Some(Function::SystemReset) => {
@@ -141,6 +144,7 @@ impl PsciService {
                 ));
                 record.counters.last_wake_intid = Some(intid);
                 record.leave_power_down(resumer, now_ns);
+                management::changed(record, now_ns, actions);
                 if let Some(target) = record.vcpu(resumer) {
                     actions.push(Action::StartVcpu { target, entry: resume.entry, context_id: resume.context_id });
                 }
@@ -164,7 +168,7 @@ impl PsciService {
 
 /// SYSTEM_OFF, SYSTEM_RESET: the kernel powers every vCPU of this generation off (a reset then
 /// builds a new generation, announced by `DomainStarted`), so the record says so too.
-fn stop(record: &mut DomainRecord) {
+pub(crate) fn stop(record: &mut DomainRecord) {
     record.power = DomainPower::Off;
     record.vcpus = [VcpuPower::Off; somnus_abi::guest_platform::MAX_VCPUS];
 }
@@ -275,6 +279,8 @@ fn system_suspend(record: &mut DomainRecord, call: &Call, actions: &mut dyn Acti
     record.power = DomainPower::Suspended { resumer: index, resume, since_ns: call.now_ns };
     record.vcpus[index as usize] = VcpuPower::Off;
     record.counters.suspend_count += 1;
+    record.last_resume_point = Some(resume);
+    management::changed(record, call.now_ns, actions);
     actions.push(console_line(
         record.id,
         format_args!("somnus: domain {} suspended, resume at {:#x}", record.id.index + 1, resume.entry),
@@ -316,6 +322,25 @@ impl Service for PsciService {
                 self.call(&call, function, actions);
             }
             Message::WakeUp { vcpu, intid, time_ns } => self.wake(vcpu, intid, time_ns, actions),
+            Message::Management { sequence, command, domain, time_ns } => {
+                let result = match self.table.get_mut(domain) {
+                    Some(record) => management::command(record, command, time_ns, actions),
+                    None => Err(ManagementError::UnknownDomain),
+                };
+                if result.is_ok() && command == ManagementCommand::Wake {
+                    self.wake(VcpuId { domain, index: 0 }, management::WAKE_INTID, time_ns, actions);
+                }
+                actions.push(Action::ManagementReply { sequence, result });
+            }
+            Message::PowerQuery { sequence, domain, time_ns } => {
+                let mut found = false;
+                for record in self.table.iter().filter(|record| domain.is_none_or(|domain| record.id == domain)) {
+                    found = true;
+                    actions.push(Action::PowerReport { sequence, report: management::report(record, time_ns) });
+                }
+                let result = if found || domain.is_none() { Ok(()) } else { Err(ManagementError::UnknownDomain) };
+                actions.push(Action::ManagementReply { sequence, result });
+            }
             _ => {}
         }
     }

@@ -37,3 +37,9 @@ pub fn now_ns() -> u64 {
     let frequency = CNTFRQ_EL0.get().max(1);
     (u128::from(now()) * 1_000_000_000 / u128::from(frequency)) as u64
 }
+
+/// The counter frequency in Hz.
+#[must_use]
+pub fn frequency() -> u64 {
+    CNTFRQ_EL0.get()
+}

@@ -305,6 +305,7 @@ impl VirtualCpuInterface {
 
     /// Empties the list register holding `intid` if the guest has not acknowledged it yet;
     /// returns the physical interrupt it carried, which the caller must deactivate.
+    #[must_use]
     pub fn remove_pending(&self, intid: u32) -> Option<u32> {
         let mut physical = None;
         for index in 0..self.list_register_count() {
