@@ -109,16 +109,20 @@ fn main(device_tree: u64) -> ! {
     }
 
     let start = counter::now();
-    cpu::unmask_interrupts();
     gic::send_sgi(PING, PARTNER);
+    // Checked with interrupts masked: the last PONG's handler cannot run between the check and WFI
+    // (which would then wait forever); WFI still returns for a pending interrupt, taken at unmasking.
     while PONGS.load(Ordering::Acquire) < ROUND_TRIPS && MISDIRECTED.load(Ordering::Acquire) == 0 {
         if counter::now() > timeout {
             break;
         }
         cpu::wait_for_interrupt();
+        cpu::unmask_interrupts();
+        cpu::mask_interrupts();
     }
     let stop = counter::now();
     // Let a stray extra SGI arrive before counting.
+    cpu::unmask_interrupts();
     counter::delay_micros(10_000);
     cpu::mask_interrupts();
 

@@ -51,11 +51,13 @@ fn main(device_tree: u64) -> ! {
     pl011_receive::enable_receive_interrupts();
     println!("uart-echo: {detection}");
     println!("uart-echo: type");
-    cpu::unmask_interrupts();
+    // Checked with interrupts masked: the last byte's handler cannot run between the check and WFI
+    // (which would then wait forever); WFI still returns for a pending interrupt, taken at unmasking.
     while !DONE.load(Ordering::Acquire) {
         cpu::wait_for_interrupt();
+        cpu::unmask_interrupts();
+        cpu::mask_interrupts();
     }
-    cpu::mask_interrupts();
     pl011_receive::disable_receive_interrupts();
     gic::disable(pl011_receive::INTID);
     report::pass()

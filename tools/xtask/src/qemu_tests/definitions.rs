@@ -13,7 +13,8 @@ use crate::qemu_tests::boot_check::{Expected, check_boot};
 use crate::qemu_tests::domain_tests;
 use crate::qemu_tests::entry_check::{check_raw_binary_boot, check_refused_level};
 use crate::qemu_tests::fault_check::check_el2_fault;
-use crate::qemu_tests::runner::Progress;
+use crate::qemu_tests::runner::{Progress, SerialInput};
+use crate::qemu_tests::vgic_tests;
 
 /// Hard limit of a test from QEMU's start to the verdict. Every test passes in a few seconds;
 /// the limit only matters when one hangs.
@@ -70,8 +71,15 @@ pub struct QemuTest {
     pub boot: Boot,
     /// Hard time limit.
     pub timeout: Duration,
+    /// What is typed on the serial line, and when; most tests type nothing.
+    pub input: &'static [SerialInput],
     /// What the serial output must show.
     pub check: Check,
+    /// A test that drives QEMU over a Unix socket itself (see [`pwrctl_tests`]) instead of
+    /// watching its output with `check`.
+    ///
+    /// [`pwrctl_tests`]: crate::qemu_tests::pwrctl_tests
+    pub drive: Option<crate::qemu_tests::pwrctl_tests::Drive>,
 }
 
 impl QemuTest {
@@ -106,6 +114,9 @@ pub fn all() -> Vec<QemuTest> {
         },
     ];
     tests.extend(domain_tests::all());
+    tests.extend(vgic_tests::all());
+    tests.extend(crate::qemu_tests::psci_tests::all());
+    tests.extend(crate::qemu_tests::pwrctl_tests::all());
     tests
 }
 
@@ -134,7 +145,9 @@ pub fn boot(name: &str, board: Board, gic: GicVersion, smp: u8, cpu: CpuModel) -
         domains: None,
         boot: Boot::NORMAL,
         timeout: TIMEOUT,
+        input: &[],
         check: Box::new(check_boot),
+        drive: None,
     }
 }
 

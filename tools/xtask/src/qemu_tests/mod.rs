@@ -9,7 +9,10 @@ pub mod entry_check;
 pub mod fault_check;
 pub mod guest_check;
 pub mod kernel_log;
+pub mod psci_tests;
+pub mod pwrctl_tests;
 pub mod runner;
+pub mod vgic_tests;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -92,11 +95,18 @@ pub fn run(tests: &[QemuTest], report: &mut Report) {
             Artifact::Elf => &built.elf,
             Artifact::RawBinary => &built.bin,
         };
+        if let Some(drive) = test.drive {
+            match pwrctl_tests::run(test, drive, kernel, &log) {
+                Ok(()) => report.pass(name),
+                Err(reason) => report.fail(name, &reason, Some(&log)),
+            }
+            continue;
+        }
         let extra = test.boot.extra_args();
         let command = qemu_command_entering(test.machine, test.boot.level, kernel, &Serial::Stdout, &extra);
         let check = |lines: &[String]| (test.check)(expected, lines);
         let limits = Limits { timeout: test.timeout, settle: SETTLE };
-        match runner::boot_and_watch(command, &log, limits, &check) {
+        match runner::boot_and_watch(command, &log, limits, test.input, &check) {
             Ok(()) => report.pass(name),
             Err(reason) => report.fail(name, &reason, Some(&log)),
         }

@@ -1,0 +1,311 @@
+//! The QEMU tests of the virtual GIC (issue 4): the interrupt guests of `tests/guests` in the
+//! configurations `tests/domains/vgic-*.toml`, on qemu-virt with GICv2 and GICv3 and on zcu102,
+//! with what their output must show. Two of them type on the serial line.
+//!
+//! Domain `(d<N>)` is the N-th `[[domain]]` of the file. Every guest names the GIC it found
+//! (`<guest>: GICv<n> from device tree`), which must be the machine's.
+//!
+//! Every vCPU that waits for an interrupt has a physical CPU to itself here, because of two faults
+//! of Somnus seen while a CPU is shared (reported on issue 4; a test that shares CPUs belongs here
+//! once they are fixed):
+//! - the virtual timer interrupt of a vCPU that was not on its CPU when the timer expired is
+//!   delivered twice, the second time with CNTV_CTL_EL0.ISTATUS clear: `wfi-timer` beside a busy
+//!   `heartbeat` fails every time on every machine, `virtual-timer` now and then;
+//! - `sgi-ping-pong` stops for good in about one run of four with `interrupt-priorities` on the
+//!   CPU of its vCPU 0, and in four of five with a busy `heartbeat` there: an SGI to a vCPU that
+//!   blocks in WFI while another vCPU takes its CPU is not seen until something else wakes it.
+//!
+//! And the `uart-echo` that gets the input runs on CPU 0, which takes the console's interrupt: on
+//! another CPU, after echoing what was typed it takes one more receive interrupt (INTID 33) with
+//! UARTMIS clear and nothing to read, and fails: in 1 run of 10 alone on CPU 1, in about half of
+//! the runs as d2 of `vgic-console-focus` on CPU 1 (typing a byte at a time, each after the echo
+//! of the one before, only makes it rarer).
+
+use crate::board::Board;
+use crate::machine::{CpuModel, GicVersion, Machine};
+use crate::qemu_tests::definitions::{Boot, QemuTest, boot, machine};
+use crate::qemu_tests::guest_check::{FollowedBy, GuestExpectations, Pattern, check_guests};
+use crate::qemu_tests::runner::{Progress, SerialInput};
+
+/// The machines every test here runs on: both GIC versions of qemu-virt (4 CPUs) and zcu102.
+const EVERY_MACHINE: [(Board, GicVersion); 3] =
+    [(Board::QemuVirt, GicVersion::V2), (Board::QemuVirt, GicVersion::V3), (Board::Zcu102, GicVersion::V2)];
+
+/// The virtual timer, on 4 CPUs of which two stay idle, so that QEMU's threads compete little
+/// for the host (a thread descheduled for 95 ms, seen when the SGI guests ran beside it, makes
+/// `virtual-timer` fall behind its deadlines):
+/// - `virtual-timer` (d1, CPU 0): PPI 27 at 1 kHz for 2 s, no tick lost (the guest checks 2000 ± 1
+///   handled and as many deadlines passed), none without ISTATUS, no spurious IRQ;
+/// - `wfi-timer` (d2, CPU 1): WFI with the timer armed 50 ms ahead returns only after the deadline,
+///   with the timer handler run.
+///
+/// Not with `-icount`, as the domain tests with timing use it: `virtual-timer` alone then handles
+/// only 250..1900 of its 2000 ticks (largest latency 0.08..1.9 s), nor on one CPU, where it
+/// handles about 1900 without `-icount` (largest latency 100..150 ms; plain QEMU: 3.8 ms).
+const TIMERS: GuestExpectations = GuestExpectations {
+    domains: 2,
+    required: &[
+        Pattern::domain(1, "virtual-timer: GICv"),
+        Pattern::domain(1, " without ISTATUS, 0 spurious IRQs"),
+        Pattern::domain(1, "TEST PASS virtual-timer"),
+        Pattern::domain(2, "wfi-timer: woke after "),
+        Pattern::domain(2, "TEST PASS wfi-timer"),
+    ],
+    forbidden: &[],
+    followed_by: &[],
+};
+
+/// SGIs, priorities and a hammered GIC, at once on 4 CPUs:
+/// - `sgi-ping-pong` (d1, CPUs 0 and 1): 10,000 SGI round trips between its two vCPUs, none lost,
+///   extra or misdirected;
+/// - `gicd-hammer` (d2, CPU 2): 20,000 random GICD (and GICR) accesses, then its timer, an SGI and
+///   an SPI still arrive, once each;
+/// - `heartbeat` (d3, CPU 3, every 20 ms): at least 5 beats while the hammering lasts and 10
+///   after the hammer passed;
+/// - `interrupt-priorities` (d4, CPU 3): 12 SPIs pended at once (more than the 4 list registers
+///   of QEMU's GICs) arrive once each, most urgent first, in exactly this order.
+///
+/// That the others pass beside the hammer shows it cannot harm their GICs.
+const INTERRUPTS: GuestExpectations = GuestExpectations {
+    domains: 4,
+    required: &[
+        Pattern::domain(1, "sgi-ping-pong: 10000 round trips in "),
+        Pattern::domain(1, " vCPU 1 got 10000 SGI 1, vCPU 0 got 10000 SGI 2, 0 misdirected"),
+        Pattern::domain(1, "TEST PASS sgi-ping-pong"),
+        Pattern::domain(2, "gicd-hammer: done, "),
+        Pattern::domain(2, " timer ticks in "),
+        Pattern::domain(2, " SGI 3 x1, SPI 40 x1"),
+        Pattern::domain(2, "TEST PASS gicd-hammer"),
+        Pattern::domain(3, "heartbeat: every 20 ms"),
+        Pattern::domain(4, "interrupt-priorities: GICv"),
+        Pattern::domain(
+            4,
+            "interrupt-priorities: order 43(0x10) 41(0x20) 46(0x30) 49(0x40) 45(0x50) 48(0x60) 40(0x70) \
+             51(0x80) 44(0x90) 50(0xa0) 42(0xb0) 47(0xc0)",
+        ),
+        Pattern::domain(4, "TEST PASS interrupt-priorities"),
+    ],
+    forbidden: &[],
+    followed_by: &[
+        FollowedBy {
+            after: Pattern::domain(2, "gicd-hammer: GICv"),
+            count: 5,
+            matching: Pattern::domain(3, "heartbeat "),
+            before: Some(Pattern::domain(2, "gicd-hammer: done, ")),
+        },
+        FollowedBy {
+            after: Pattern::domain(2, "TEST PASS gicd-hammer"),
+            count: 10,
+            matching: Pattern::domain(3, "heartbeat "),
+            before: None,
+        },
+    ],
+};
+
+/// `rtc-alarm` (d1) owns the PL031 and gets its alarm, SPI 2 (INTID 34), after 1.5..3 s with
+/// RTCMIS set. `rtc-probe` (d2) does not own it: reading and writing RTCDR and reading
+/// RTCPeriphID0 each abort (EC 0x25, DFSC 0x10, WnR for the write, FAR = the address), and INTID
+/// 34, enabled and routed in its own GIC, never arrives while it watches; the owner's alarm must
+/// come while the probe watches.
+const RTC: GuestExpectations = GuestExpectations {
+    domains: 2,
+    required: &[
+        Pattern::domain(1, "rtc-alarm: GICv"),
+        Pattern::domain(1, "rtc-alarm: alarm interrupt after "),
+        Pattern::domain(1, "TEST PASS rtc-alarm"),
+        Pattern::domain(2, "rtc-probe: read 0x9010000 aborted: ESR=0x96000010 FAR=0x9010000 (synchronous"),
+        Pattern::domain(2, "rtc-probe: write 0x9010000 aborted: ESR=0x96000050 FAR=0x9010000 (synchronous"),
+        Pattern::domain(2, "rtc-probe: read 0x9010fe0 aborted: ESR=0x96000010 FAR=0x9010fe0 (synchronous"),
+        Pattern::domain(2, "rtc-probe: INTID 34 arrived 0 times"),
+        Pattern::domain(2, "TEST PASS rtc-probe"),
+    ],
+    forbidden: &[],
+    followed_by: &[FollowedBy {
+        after: Pattern::domain(2, "rtc-probe: INTID 34 enabled here"),
+        count: 1,
+        matching: Pattern::domain(1, "rtc-alarm: alarm interrupt after "),
+        before: Some(Pattern::domain(2, "rtc-probe: INTID 34 arrived ")),
+    }],
+};
+
+/// `uart-echo` (d1) has the console input focus (the first domain has it at boot); `ping` typed
+/// on the serial line reaches it byte by byte through its PL011 receive interrupt.
+const UART_ECHO: GuestExpectations = GuestExpectations {
+    domains: 1,
+    required: &[
+        Pattern::domain(1, "uart-echo: GICv"),
+        Pattern::domain(1, "uart-echo: got 0x70"),
+        Pattern::domain(1, "uart-echo: got 0x69"),
+        Pattern::domain(1, "uart-echo: got 0x6e"),
+        Pattern::domain(1, "uart-echo: got 0x67"),
+        Pattern::domain(1, "TEST PASS uart-echo"),
+    ],
+    forbidden: &[],
+    followed_by: &[],
+};
+
+/// What the echo tests type: `ping` once the guest asks for it.
+const TYPE_PING: &[SerialInput] = &[SerialInput { after: &[Pattern::domain(1, "uart-echo: type")], bytes: b"ping" }];
+
+/// What the console prints after Ctrl-A three times moved the focus from d1 to d2.
+const FOCUS_ON_D2: &str = "somnus: console input goes to d2 (Ctrl-A three times to switch)";
+
+/// Two `uart-echo` domains, focus on d1 at boot: Ctrl-A three times moves it to d2 (the console
+/// says so), then `ping` reaches d2 only; d1 receives nothing.
+const CONSOLE_FOCUS: GuestExpectations = GuestExpectations {
+    domains: 2,
+    required: &[
+        Pattern::anywhere(FOCUS_ON_D2),
+        Pattern::domain(2, "uart-echo: got 0x70"),
+        Pattern::domain(2, "uart-echo: got 0x69"),
+        Pattern::domain(2, "uart-echo: got 0x6e"),
+        Pattern::domain(2, "uart-echo: got 0x67"),
+        Pattern::domain(2, "TEST PASS uart-echo"),
+    ],
+    forbidden: &[Pattern::domain(1, "got"), Pattern::domain(1, "TEST PASS")],
+    followed_by: &[],
+};
+
+/// Once both domains wait for input, Ctrl-A three times; once the console says d2 has the focus,
+/// `ping`.
+const SWITCH_THEN_PING: &[SerialInput] = &[
+    SerialInput {
+        after: &[Pattern::domain(1, "uart-echo: type"), Pattern::domain(2, "uart-echo: type")],
+        bytes: b"\x01\x01\x01",
+    },
+    SerialInput { after: &[Pattern::anywhere(FOCUS_ON_D2)], bytes: b"ping" },
+];
+
+/// Every vGIC test, in the order they run.
+pub fn all() -> Vec<QemuTest> {
+    let mut tests = Vec::new();
+    for (board, gic) in EVERY_MACHINE {
+        let machine = machine(board, gic, 4, CpuModel::CortexA53);
+        tests.push(with_domains("vgic-timers", machine, TIMERS, &[]));
+        tests.push(with_domains("vgic-interrupts", machine, INTERRUPTS, &[]));
+    }
+    // The zcu102 board passes no RTC through yet (its `rtc` device is issue 7's virtual PL031),
+    // so a domain file with `devices = ["rtc"]` is refused there.
+    for gic in [GicVersion::V2, GicVersion::V3] {
+        let machine = machine(Board::QemuVirt, gic, 4, CpuModel::CortexA53);
+        tests.push(with_domains("vgic-rtc", machine, RTC, &[]));
+    }
+    for (board, gic) in EVERY_MACHINE {
+        let machine = machine(board, gic, 4, CpuModel::CortexA53);
+        tests.push(with_domains("vgic-uart-echo", machine, UART_ECHO, TYPE_PING));
+    }
+    let machine = machine(Board::QemuVirt, GicVersion::V2, 4, CpuModel::CortexA53);
+    tests.push(with_domains("vgic-console-focus", machine, CONSOLE_FOCUS, SWITCH_THEN_PING));
+    tests
+}
+
+/// `tests/domains/<name>.toml` booted on `machine`, typed on as `input` says, and checked against
+/// `want` and the GIC version the guests report; named `<name>-<machine>`.
+fn with_domains(name: &str, machine: Machine, want: GuestExpectations, input: &'static [SerialInput]) -> QemuTest {
+    let config = format!("tests/domains/{name}.toml");
+    let gic = machine.gic;
+    QemuTest {
+        domains: Some(config.into()),
+        boot: Boot::NORMAL,
+        input,
+        check: Box::new(move |expected, lines: &[String]| {
+            check_guests(expected, &want, lines).then(|| guests_found(gic, lines))
+        }),
+        ..boot(&format!("{name}-{}", machine_tag(machine)), machine.board, machine.gic, machine.smp, machine.cpu)
+    }
+}
+
+/// Fails if a guest reports a GIC other than `gic`, or found its GIC without the device tree.
+fn guests_found(gic: GicVersion, lines: &[String]) -> Progress {
+    let wanted = format!("GICv{} from device tree", gic.number());
+    let wrong = lines.iter().enumerate().find(|(_, line)| {
+        domain_text(line).is_some_and(|text| {
+            text.split_once(": GICv").is_some_and(|(guest, _)| !guest.contains(' ') && !text.contains(&wanted))
+        })
+    });
+    match wrong {
+        Some((index, line)) => {
+            Progress::Failed(format!("line {}: `{line}`: the machine has GICv{}", index + 1, gic.number()))
+        }
+        None => Progress::Done,
+    }
+}
+
+/// What a domain printed on `line`: the text after its `(d<N>) ` prefix.
+fn domain_text(line: &str) -> Option<&str> {
+    let (_, rest) = line.split_once("(d")?;
+    let (number, text) = rest.split_once(") ")?;
+    number.parse::<u8>().is_ok().then_some(text)
+}
+
+/// `qemu-virt-gicv<g>-smp<n>` or `zcu102-smp4`, as in the other tests' names.
+fn machine_tag(machine: Machine) -> String {
+    match machine.board {
+        Board::QemuVirt => format!("qemu-virt-gicv{}-smp{}", machine.gic.number(), machine.smp),
+        Board::Zcu102 => format!("zcu102-smp{}", machine.smp),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths;
+
+    fn names() -> Vec<String> {
+        all().into_iter().map(|test| test.name).collect()
+    }
+
+    #[test]
+    fn every_test_runs_on_both_gics_and_zcu102_except_the_rtc_and_focus_tests() {
+        let names = names();
+        for prefix in ["vgic-timers-", "vgic-interrupts-", "vgic-uart-echo-"] {
+            let on: Vec<&String> = names.iter().filter(|name| name.starts_with(prefix)).collect();
+            assert_eq!(on.len(), 3, "{prefix}: {on:?}");
+            assert!(
+                on.iter().any(|name| name.ends_with("gicv2-smp4"))
+                    && on.iter().any(|name| name.ends_with("gicv3-smp4"))
+            );
+            assert!(on.iter().any(|name| name.ends_with("zcu102-smp4")), "{on:?}");
+        }
+        let rtc: Vec<&String> = names.iter().filter(|name| name.starts_with("vgic-rtc-")).collect();
+        assert_eq!(rtc, ["vgic-rtc-qemu-virt-gicv2-smp4", "vgic-rtc-qemu-virt-gicv3-smp4"]);
+        assert!(names.contains(&"vgic-console-focus-qemu-virt-gicv2-smp4".to_owned()), "{names:?}");
+    }
+
+    #[test]
+    fn configurations_exist_and_only_the_echo_tests_type() {
+        for test in all() {
+            let config = test.domains_path().expect("every test here has domains");
+            assert!(config.is_file(), "{}: {} is missing", test.name, config.display());
+            assert!(config.starts_with(paths::repo_root()), "{}", config.display());
+            let echo = test.name.starts_with("vgic-uart-echo") || test.name.starts_with("vgic-console-focus");
+            assert_eq!(!test.input.is_empty(), echo, "{}", test.name);
+            assert_eq!(test.boot, Boot::NORMAL, "{}", test.name);
+            assert_eq!(test.machine.smp, 4, "{}", test.name);
+        }
+    }
+
+    #[test]
+    fn the_focus_test_switches_before_typing_ping() {
+        let [switch, ping] = SWITCH_THEN_PING else { panic!("two inputs") };
+        assert_eq!(switch.bytes, [1, 1, 1]);
+        assert_eq!(switch.after.len(), 2, "both domains wait for input first");
+        assert_eq!(ping.bytes, b"ping");
+        assert!(ping.after[0].matches(FOCUS_ON_D2), "ping only once the focus moved");
+    }
+
+    #[test]
+    fn guests_must_find_the_machines_gic_in_the_device_tree() {
+        let lines = |line: &str| {
+            vec!["somnus: GICv2 distributor 0x8000000".to_owned(), line.to_owned(), "(d2) heartbeat 3".to_owned()]
+        };
+        assert_eq!(guests_found(GicVersion::V2, &lines("(d1) wfi-timer: GICv2 from device tree; x")), Progress::Done);
+        let Progress::Failed(reason) = guests_found(GicVersion::V3, &lines("(d1) wfi-timer: GICv2 from device tree"))
+        else {
+            panic!("not failed")
+        };
+        assert_eq!(reason, "line 2: `(d1) wfi-timer: GICv2 from device tree`: the machine has GICv3");
+        let from_register = lines("(d1) uart-echo: GICv2 from GICD_PIDR2");
+        assert!(matches!(guests_found(GicVersion::V2, &from_register), Progress::Failed(_)));
+    }
+}
