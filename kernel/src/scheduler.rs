@@ -153,13 +153,26 @@ impl Scheduler {
     }
 
     /// Blocks `id` until a service completes its access.
+    /// Returns `false`, changing nothing, if the vCPU is unknown or was powered off meanwhile
+    /// (SYSTEM_OFF or SYSTEM_RESET from another vCPU while this one trapped): it stays off.
     pub fn block_for_service(&mut self, id: VcpuId, pending_access: Option<PendingAccess>) -> bool {
-        self.entry_mut(id)
-            .map(|entry| {
+        match self.entry_mut(id) {
+            Some(entry) if entry.state != RunState::Off => {
                 entry.state = RunState::Blocked(BlockReason::Service);
                 entry.pending_access = pending_access;
-            })
-            .is_some()
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Blocks `id` until an interrupt is pending for it (WFI), unless it was powered off.
+    pub fn block_for_interrupt(&mut self, id: VcpuId) {
+        if let Some(entry) = self.entry_mut(id)
+            && entry.state != RunState::Off
+        {
+            entry.state = RunState::Blocked(BlockReason::WaitForInterrupt);
+        }
     }
 
     /// Leaves `completion` for `id` and makes it runnable, if it waits for a service.
@@ -346,7 +359,8 @@ mod tests {
     fn standby_waits_for_an_interrupt_before_its_reply() {
         let mut scheduler = Scheduler::new(1);
         scheduler.add(vcpu(0, 0), 0).unwrap();
-        scheduler.block_for_service(vcpu(0, 0), None);
+        scheduler.set_state(vcpu(0, 0), RunState::Runnable);
+        assert!(scheduler.block_for_service(vcpu(0, 0), None));
         assert_eq!(scheduler.complete_after_interrupt(vcpu(0, 0), Completion::Registers([0; 4])), Some(0));
         assert_eq!(scheduler.pick(0, None, false), None);
         assert_eq!(scheduler.wake(vcpu(0, 0)), Some(0));
@@ -366,6 +380,19 @@ mod tests {
         scheduler.set_paused(0, false);
         assert_eq!(scheduler.pick(0, Some(vcpu(1, 0)), true), Some(vcpu(0, 0)));
         scheduler.set_paused(200, true);
+    }
+
+    #[test]
+    fn a_vcpu_powered_off_while_it_trapped_stays_off() {
+        let mut scheduler = Scheduler::new(1);
+        scheduler.add(vcpu(0, 1), 0).unwrap();
+        scheduler.set_state(vcpu(0, 1), RunState::Runnable);
+        scheduler.power_off(vcpu(0, 1));
+        assert!(!scheduler.block_for_service(vcpu(0, 1), None));
+        scheduler.block_for_interrupt(vcpu(0, 1));
+        assert_eq!(scheduler.entry(vcpu(0, 1)).map(|entry| entry.state), Some(RunState::Off));
+        assert_eq!(scheduler.complete(vcpu(0, 1), Completion::Write), None);
+        assert_eq!(scheduler.pick(0, Some(vcpu(0, 1)), false), None);
     }
 
     #[test]

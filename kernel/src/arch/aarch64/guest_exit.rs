@@ -12,7 +12,7 @@ use crate::exception_injection::Injected;
 use crate::instruction_decoding::{self, DecodedAccess};
 use crate::interrupt_delivery;
 use crate::run_loop::{self, SCHEDULER};
-use crate::scheduler::{BlockReason, Completion, PendingAccess, RunState, slot_of};
+use crate::scheduler::{Completion, PendingAccess, RunState, slot_of};
 use crate::service_host::DeliveryError;
 use crate::services;
 use crate::trap::{self, Trap, system_register_op0};
@@ -38,7 +38,7 @@ fn handle_synchronous(id: VcpuId) {
         Trap::WaitFor { event: false } => {
             registers.pc += 4;
             if !interrupt_delivery::pending_for_loaded(id) {
-                SCHEDULER.lock().set_state(id, RunState::Blocked(BlockReason::WaitForInterrupt));
+                SCHEDULER.lock().block_for_interrupt(id);
                 // An interrupt may have been queued between the check and the block.
                 if interrupt_delivery::pending_for_loaded(id) {
                     SCHEDULER.lock().wake(id);
@@ -56,7 +56,9 @@ fn handle_synchronous(id: VcpuId) {
         }
         Trap::SystemRegister { encoding, register, is_read: false } if is_sgi_generation(encoding) => {
             let value = registers.x.get(register as usize).copied().unwrap_or(0);
-            SCHEDULER.lock().block_for_service(id, None);
+            if !SCHEDULER.lock().block_for_service(id, None) {
+                return;
+            }
             if deliver(Message::GenerateSgi { caller: id, value }).is_err() {
                 // No interrupt service: the write is ignored.
                 SCHEDULER.lock().complete(id, Completion::Write);
@@ -94,7 +96,9 @@ fn handle_synchronous(id: VcpuId) {
                         Message::MmioRead { caller: id, address, size: access.size }
                     };
                     let pending = PendingAccess { access, fault_address, writeback };
-                    SCHEDULER.lock().block_for_service(id, Some(pending));
+                    if !SCHEDULER.lock().block_for_service(id, Some(pending)) {
+                        return;
+                    }
                     if deliver(message).is_err() {
                         // Not taken: let the vCPU retry the access later.
                         SCHEDULER.lock().set_state(id, RunState::Runnable);
@@ -111,7 +115,10 @@ fn handle_synchronous(id: VcpuId) {
 
 /// Sends a guest's HVC/SMC to the service that takes calls.
 fn call(id: VcpuId, conduit: Conduit, arguments: [u64; 4]) {
-    SCHEDULER.lock().block_for_service(id, None);
+    if !SCHEDULER.lock().block_for_service(id, None) {
+        // Powered off by another vCPU meanwhile: the call is dropped with the vCPU.
+        return;
+    }
     let time_ns = super::hypervisor_timer::now_ns();
     match deliver(Message::Call { caller: id, conduit, registers: arguments, time_ns }) {
         Ok(()) => {}

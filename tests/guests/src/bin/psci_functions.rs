@@ -12,9 +12,10 @@
 //! Parts: vCPU 0 alone (version, features, unimplemented functions, every error of CPU_ON, CPU_OFF,
 //! AFFINITY_INFO, CPU_SUSPEND, SYSTEM_RESET2, SYSTEM_SUSPEND, statistics); with vCPU 1 on (CPU_ON
 //! and its entry state, ALREADY_ON, SYSTEM_SUSPEND DENIED from either vCPU, vCPU 1's power-down
-//! CPU_SUSPEND woken by an SGI, its CPU_OFF, CPU_ON by SMC32); vCPU 0 turned off and on again by
-//! vCPU 1; CPU_SUSPEND standby; power-down CPU_SUSPEND by HVC64 and SMC32; statistics;
-//! SYSTEM_SUSPEND by HVC64 and SMC32; statistics again.
+//! CPU_SUSPEND woken by an SGI, its CPU_OFF, CPU_ON by SMC32); vCPU 0 turned off by its CPU_OFF,
+//! vCPU 1 then alone suspending the domain with SYSTEM_SUSPEND (woken by its own timer, resumed on
+//! vCPU 1) and starting vCPU 0 again; CPU_SUSPEND standby; power-down CPU_SUSPEND by HVC64 and
+//! SMC32; statistics; SYSTEM_SUSPEND by HVC64 and SMC32; statistics again.
 
 #![no_std]
 #![no_main]
