@@ -41,20 +41,32 @@ fn deliver(message: Message) {
 
 /// Queues `interrupt` for `target` and gets it delivered: wakes the vCPU from WFI, kicks its
 /// CPU, or, for a vCPU that is off, tells the power service.
+///
+/// The interrupt is queued before the vCPU's state is looked at, and the WFI path blocks before
+/// it looks at the queue: whichever comes second sees the other, so no wake-up is lost.
 pub fn inject(target: VcpuId, interrupt: QueuedInterrupt) {
     let slot = slot_of(target);
-    let state = SCHEDULER.lock().entry(target).map(|entry| (entry.state, entry.pcpu));
-    let Some((state, pcpu)) = state else { return };
+    if SCHEDULER.lock().entry(target).is_none() {
+        return;
+    }
     if QUEUES[slot].lock().push(interrupt).is_err() {
         crate::println!("somnus: {target:?}: virtual interrupt queue full, INTID {} dropped", interrupt.intid);
     }
-    match state {
-        RunState::Off => report_wake_up(target, interrupt.intid),
-        RunState::Blocked(BlockReason::WaitForInterrupt) => {
-            SCHEDULER.lock().wake(target);
-            kick_unless_here(pcpu);
+    let decision = {
+        let mut scheduler = SCHEDULER.lock();
+        let state = scheduler.entry(target).map(|entry| (entry.state, entry.pcpu));
+        if let Some((RunState::Blocked(BlockReason::WaitForInterrupt), pcpu)) = state {
+            scheduler.wake(target);
+            // Interrupt latency: the woken vCPU gets its CPU now rather than after the running
+            // one's time slice (round robin keeps it fair).
+            run_loop::request_rotation_on(pcpu);
         }
-        RunState::Runnable | RunState::Blocked(BlockReason::Service) => kick_unless_here(pcpu),
+        state
+    };
+    match decision {
+        None => {}
+        Some((RunState::Off, _)) => report_wake_up(target, interrupt.intid),
+        Some((_, pcpu)) => kick_unless_here(pcpu),
     }
 }
 
@@ -249,8 +261,13 @@ pub fn save_interface(id: VcpuId, state: &mut crate::vcpu_context::VcpuContext) 
 }
 
 /// Restores the interface of the vCPU taking this CPU; its timer is live again.
+///
+/// A virtual timer interrupt queued in software while the vCPU was away (it woke the vCPU) is
+/// dropped: the restored timer raises the physical one again if it still fires, and that one
+/// carries the hardware bit. Keeping both would deliver one expiry twice.
 pub fn restore_interface(id: VcpuId, state: &crate::vcpu_context::VcpuContext) {
     TIMER_DEADLINES[slot_of(id)].store(0, Ordering::Release);
+    QUEUES[slot_of(id)].lock().withdraw_software(VIRTUAL_TIMER_INTID);
     if let Some(interface) = virtual_cpu_interface::get() {
         interface.restore(&state.interface);
     }

@@ -35,6 +35,14 @@ pub fn request_rotation() {
     }
 }
 
+/// Asks CPU `pcpu` to rotate at its next scheduling point: a vCPU there just woke up and should
+/// not wait for the running one's time slice to end.
+pub fn request_rotation_on(pcpu: usize) {
+    if let Some(flag) = ROTATE.get(pcpu) {
+        flag.store(true, Ordering::Relaxed);
+    }
+}
+
 /// The vCPU loaded on the calling CPU.
 #[must_use]
 pub fn loaded_vcpu() -> Option<VcpuId> {

@@ -5,15 +5,12 @@
 //! Domain `(d<N>)` is the N-th `[[domain]]` of the file. Every guest names the GIC it found
 //! (`<guest>: GICv<n> from device tree`), which must be the machine's.
 //!
-//! Every vCPU that waits for an interrupt has a physical CPU to itself here, because of two faults
-//! of Somnus seen while a CPU is shared (reported on issue 4; a test that shares CPUs belongs here
-//! once they are fixed):
-//! - the virtual timer interrupt of a vCPU that was not on its CPU when the timer expired is
-//!   delivered twice, the second time with CNTV_CTL_EL0.ISTATUS clear: `wfi-timer` beside a busy
-//!   `heartbeat` fails every time on every machine, `virtual-timer` now and then;
-//! - `sgi-ping-pong` stops for good in about one run of four with `interrupt-priorities` on the
-//!   CPU of its vCPU 0, and in four of five with a busy `heartbeat` there: an SGI to a vCPU that
-//!   blocks in WFI while another vCPU takes its CPU is not seen until something else wakes it.
+//! `vgic-interrupts` and `vgic-timers` give every vCPU that waits for an interrupt a physical CPU
+//! of its own; `vgic-shared-cpus` runs the same guests beside busy domains on shared CPUs. It
+//! guards two faults fixed on issue 4: an SGI to a vCPU that blocked in WFI while another vCPU took
+//! its CPU was not seen until something else woke it (the interrupt was queued after its state
+//! was read), and a virtual timer that expired while its vCPU was off its CPU was delivered twice,
+//! the second time with CNTV_CTL_EL0.ISTATUS clear.
 //!
 //! And the `uart-echo` that gets the input runs on CPU 0, which takes the console's interrupt, and
 //! gets `ping` typed at once: after echoing what it got, it sometimes takes one more receive
@@ -103,6 +100,34 @@ const INTERRUPTS: GuestExpectations = GuestExpectations {
     ],
 };
 
+/// The SGI and WFI guests on CPUs shared with busy-waiting domains (see the module comment):
+/// `sgi-ping-pong` (d1, CPUs 0 and 1) beside a `heartbeat` on each of its CPUs, and `wfi-timer`
+/// (d4) beside the heartbeat of CPU 0. The heartbeats must keep beating while the others run.
+const SHARED_CPUS: GuestExpectations = GuestExpectations {
+    domains: 4,
+    required: &[
+        Pattern::domain(1, " vCPU 1 got 10000 SGI 1, vCPU 0 got 10000 SGI 2, 0 misdirected"),
+        Pattern::domain(1, "TEST PASS sgi-ping-pong"),
+        Pattern::domain(4, "wfi-timer: woke after "),
+        Pattern::domain(4, "TEST PASS wfi-timer"),
+    ],
+    forbidden: &[],
+    followed_by: &[
+        FollowedBy {
+            after: Pattern::domain(1, "sgi-ping-pong: GICv"),
+            count: 3,
+            matching: Pattern::domain(2, "heartbeat "),
+            before: Some(Pattern::domain(1, "TEST PASS sgi-ping-pong")),
+        },
+        FollowedBy {
+            after: Pattern::domain(1, "sgi-ping-pong: GICv"),
+            count: 3,
+            matching: Pattern::domain(3, "heartbeat "),
+            before: Some(Pattern::domain(1, "TEST PASS sgi-ping-pong")),
+        },
+    ],
+};
+
 /// `rtc-alarm` (d1) owns the PL031 and gets its alarm, SPI 2 (INTID 34), after 1.5..3 s with
 /// RTCMIS set. `rtc-probe` (d2) does not own it: reading and writing RTCDR and reading
 /// RTCPeriphID0 each abort (EC 0x25, DFSC 0x10, WnR for the write, FAR = the address), and INTID
@@ -184,6 +209,7 @@ pub fn all() -> Vec<QemuTest> {
         let machine = machine(board, gic, 4, CpuModel::CortexA53);
         tests.push(with_domains("vgic-timers", machine, TIMERS, &[]));
         tests.push(with_domains("vgic-interrupts", machine, INTERRUPTS, &[]));
+        tests.push(with_domains("vgic-shared-cpus", machine, SHARED_CPUS, &[]));
     }
     // The zcu102 board passes no RTC through yet (its `rtc` device is issue 7's virtual PL031),
     // so a domain file with `devices = ["rtc"]` is refused there.
@@ -259,7 +285,7 @@ mod tests {
     #[test]
     fn every_test_runs_on_both_gics_and_zcu102_except_the_rtc_and_focus_tests() {
         let names = names();
-        for prefix in ["vgic-timers-", "vgic-interrupts-", "vgic-uart-echo-"] {
+        for prefix in ["vgic-timers-", "vgic-interrupts-", "vgic-shared-cpus-", "vgic-uart-echo-"] {
             let on: Vec<&String> = names.iter().filter(|name| name.starts_with(prefix)).collect();
             assert_eq!(on.len(), 3, "{prefix}: {on:?}");
             assert!(
