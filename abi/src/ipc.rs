@@ -39,6 +39,8 @@ pub enum Message {
         address: GuestPhysAddr,
         /// Access size in bytes (1, 2, 4 or 8).
         size: u8,
+        /// When the access was made, in nanoseconds of the hypervisor's monotonic clock.
+        time_ns: u64,
     },
     /// A guest wrote an emulated device register; the vCPU waits for a `CompleteWrite`.
     MmioWrite {
@@ -50,6 +52,8 @@ pub enum Message {
         size: u8,
         /// The value written (zero-extended).
         value: u64,
+        /// When the access was made, in nanoseconds of the hypervisor's monotonic clock.
+        time_ns: u64,
     },
     /// A domain was (re)built and its vCPU 0 started; services reset their state for it.
     DomainStarted {
@@ -116,6 +120,11 @@ pub enum Message {
     ConsoleInput {
         /// The byte.
         byte: u8,
+    },
+    /// The deadline a service set with `ArmAlarm` has passed.
+    AlarmDue {
+        /// Now, in nanoseconds of the hypervisor's monotonic clock.
+        time_ns: u64,
     },
     /// A vCPU that is off, or in a suspended domain, has an enabled interrupt pending.
     WakeUp {
@@ -274,6 +283,13 @@ pub enum Action {
         /// The new level.
         level: bool,
     },
+    /// Send this service an `AlarmDue` once the monotonic clock reaches `deadline_ns` (at the
+    /// hypervisor tick's resolution, 1 ms); `None` cancels. One alarm per service: a new one
+    /// replaces the old.
+    ArmAlarm {
+        /// When, in nanoseconds of the hypervisor's monotonic clock.
+        deadline_ns: Option<u64>,
+    },
     /// Reset `target` with the one vCPU reset routine and start it at `entry` with x0 =
     /// `context_id` (PSCI CPU_ON, resume at an entry point). Interrupts pending for it are kept.
     StartVcpu {
@@ -416,6 +432,7 @@ mod tests {
             address: GuestPhysAddr(0x0900_0000),
             size: 4,
             value: 0x41,
+            time_ns: 123_456_789,
         };
         let mut buffer = [0_u8; 64];
         let encoded = postcard::to_slice(&message, &mut buffer).expect("fits");

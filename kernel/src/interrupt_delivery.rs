@@ -216,6 +216,13 @@ pub fn prepare_entry(id: VcpuId) {
         }
         vcpu_switch::mask_virtual_timer();
     }
+    // A virtual timer interrupt queued in software while the vCPU was away (it woke the vCPU) is
+    // dropped if the loaded timer still asserts its interrupt: the hardware raises the physical
+    // one, with the hardware bit, and keeping both would deliver one expiry twice. (After a
+    // reset the timer is off, and the queued interrupt is the guest's wake-up: it stays.)
+    if vcpu_switch::virtual_timer_asserted() {
+        QUEUES[slot].lock().withdraw_software(VIRTUAL_TIMER_INTID);
+    }
     let withdrawn = core::mem::take(&mut *WITHDRAWN[slot].lock());
     if let Some(interface) = virtual_cpu_interface::get() {
         for intid in withdrawn {
@@ -261,13 +268,8 @@ pub fn save_interface(id: VcpuId, state: &mut crate::vcpu_context::VcpuContext) 
 }
 
 /// Restores the interface of the vCPU taking this CPU; its timer is live again.
-///
-/// A virtual timer interrupt queued in software while the vCPU was away (it woke the vCPU) is
-/// dropped: the restored timer raises the physical one again if it still fires, and that one
-/// carries the hardware bit. Keeping both would deliver one expiry twice.
 pub fn restore_interface(id: VcpuId, state: &crate::vcpu_context::VcpuContext) {
     TIMER_DEADLINES[slot_of(id)].store(0, Ordering::Release);
-    QUEUES[slot_of(id)].lock().withdraw_software(VIRTUAL_TIMER_INTID);
     if let Some(interface) = virtual_cpu_interface::get() {
         interface.restore(&state.interface);
     }

@@ -71,6 +71,7 @@ pub fn handle_irq() {
                 crate::run_loop::request_rotation();
                 gic.end_of_interrupt(interrupt);
                 interrupt_delivery::expire_timers(hypervisor_timer::now());
+                crate::service_alarm::check(hypervisor_timer::now_ns());
             }
             intid if intid == timers.maintenance => {
                 interrupt_delivery::handle_maintenance();

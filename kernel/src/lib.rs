@@ -44,6 +44,8 @@ mod panic_handler;
 #[cfg(target_arch = "aarch64")]
 pub mod run_loop;
 #[cfg(target_arch = "aarch64")]
+pub mod service_alarm;
+#[cfg(target_arch = "aarch64")]
 pub mod services;
 
 pub use board::BoardDescriptor;

@@ -12,7 +12,7 @@ use somnus_abi::ipc::{Action, ActionBuffer, Message, Service};
 use spin::Mutex;
 
 /// Most services a board can register.
-pub const MAX_SERVICES: usize = 4;
+pub const MAX_SERVICES: usize = 6;
 /// Messages a mailbox holds: one outstanding call or access per vCPU, plus notifications.
 pub const MAILBOX_CAPACITY: usize = 80;
 /// Actions one message may produce.
@@ -40,6 +40,8 @@ pub enum Route {
     ConsoleInput,
     /// Domain life-cycle notifications only.
     Notifications,
+    /// `AlarmDue`, once the deadline the service armed has passed.
+    Alarm,
 }
 
 /// The outcome of a delivery.
@@ -165,7 +167,8 @@ impl ServiceRegistry {
                     Route::PowerEvents,
                     Message::WakeUp { .. } | Message::Management { .. } | Message::PowerQuery { .. },
                 )
-                | (Route::ConsoleInput, Message::ConsoleInput { .. }) => true,
+                | (Route::ConsoleInput, Message::ConsoleInput { .. })
+                | (Route::Alarm, Message::AlarmDue { .. }) => true,
                 (
                     Route::Mmio { base, size },
                     Message::MmioRead { address, .. } | Message::MmioWrite { address, .. },
@@ -182,6 +185,7 @@ impl ServiceRegistry {
             caller: somnus_abi::ids::VcpuId { domain: somnus_abi::ids::DomainId { index: 0, generation: 0 }, index: 0 },
             address,
             size: 1,
+            time_ns: 0,
         })
         .is_some()
     }

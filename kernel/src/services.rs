@@ -133,6 +133,10 @@ pub fn apply_action(action: Action) {
             crate::management::event(domain, state, time_ns);
             None
         }
+        Action::ArmAlarm { deadline_ns } => {
+            crate::service_alarm::arm(deadline_ns);
+            None
+        }
         Action::RaiseInterrupt { domain, intid, level } => {
             let message = Message::Interrupt {
                 target: InterruptTarget::Domain(domain),

@@ -10,6 +10,7 @@ use somnus_kernel::board::PassthroughDevice;
 use somnus_kernel::platform::{GicInfo, MemoryRegion, PlatformInfo, UartInfo, UartKind};
 
 mod services;
+mod wall_clock;
 
 somnus_kernel::declare_board!(BoardDescriptor {
     name: "qemu-virt",

@@ -3,20 +3,23 @@
 
 use somnus_abi::guest_platform::{
     DEVICE_FRAME_SIZE, GIC_DISTRIBUTOR, GIC_DISTRIBUTOR_SIZE, GICV3_REDISTRIBUTOR_STRIDE, GICV3_REDISTRIBUTORS,
-    MAX_VCPUS, UART,
+    MAX_VCPUS, RTC, UART,
 };
+use somnus_kernel::arch::aarch64::hypervisor_timer;
 use somnus_kernel::platform::{GicInfo, PlatformInfo};
 use somnus_kernel::service_host::{Route, ServiceRegistry};
 use somnus_service_psci::PsciService;
 use somnus_service_vgic::{GicVersion, VgicService};
+use somnus_service_virtual_rtc::VirtualRtcService;
 use somnus_service_virtual_uart::VirtualUartService;
 use static_cell::StaticCell;
 
-/// Creates the PSCI, vGIC and virtual UART services for this machine and registers them.
+/// Creates the PSCI, vGIC, virtual UART and virtual RTC services for this machine and registers them.
 pub fn register(registry: &mut ServiceRegistry, platform: &PlatformInfo) {
     static PSCI: StaticCell<PsciService> = StaticCell::new();
     static VGIC: StaticCell<VgicService> = StaticCell::new();
     static UART_SERVICE: StaticCell<VirtualUartService> = StaticCell::new();
+    static RTC_SERVICE: StaticCell<VirtualRtcService> = StaticCell::new();
 
     // Guests see the GIC version the machine has: the hardware virtualizes its CPU interface.
     let distributor = Route::Mmio { base: GIC_DISTRIBUTOR, size: GIC_DISTRIBUTOR_SIZE };
@@ -31,6 +34,16 @@ pub fn register(registry: &mut ServiceRegistry, platform: &PlatformInfo) {
         && registry.add(
             UART_SERVICE.init(VirtualUartService::new()),
             &[Route::Mmio { base: UART, size: DEVICE_FRAME_SIZE }, Route::ConsoleInput],
+        )
+        && registry.add(
+            RTC_SERVICE.init(VirtualRtcService::new(epoch_seconds())),
+            &[Route::Mmio { base: RTC, size: DEVICE_FRAME_SIZE }, Route::Alarm],
         );
     assert!(registered, "the service registry has room for the board's services");
+}
+
+/// The wall-clock time (seconds since 1970) at monotonic time 0, for the guests' RTCs.
+fn epoch_seconds() -> u32 {
+    let since_boot = hypervisor_timer::now_ns() / 1_000_000_000;
+    crate::wall_clock::seconds().wrapping_sub(since_boot as u32)
 }

@@ -9,6 +9,7 @@ use somnus_kernel::platform::{GicInfo, MemoryRegion, PlatformInfo, UartInfo, Uar
 
 #[path = "../../qemu-virt/src/services.rs"]
 mod services;
+mod wall_clock;
 
 somnus_kernel::declare_board!(BoardDescriptor {
     name: "zcu102",
@@ -39,6 +40,6 @@ somnus_kernel::declare_board!(BoardDescriptor {
     },
     domain_bundle: include_bytes!(concat!(env!("OUT_DIR"), "/domains.bundle")),
     register_services: services::register,
-    // TODO(#7): a virtual PL031, since the ZynqMP RTC is not the device guests expect.
+    // Guests get a virtual PL031 (services.rs): the ZynqMP RTC is not the device they expect.
     passthrough_devices: &[],
 });

@@ -213,8 +213,8 @@ impl Service for VgicService {
                 }
             }
             Message::InterruptGranted { domain, intid } => self.grant(domain, intid, actions),
-            Message::MmioRead { caller, address, size } => self.access(caller, address, size, None, actions),
-            Message::MmioWrite { caller, address, size, value } => {
+            Message::MmioRead { caller, address, size, .. } => self.access(caller, address, size, None, actions),
+            Message::MmioWrite { caller, address, size, value, .. } => {
                 self.access(caller, address, size, Some(value), actions);
             }
             Message::Interrupt { target, intid, source } => self.interrupt(target, intid, source, actions),

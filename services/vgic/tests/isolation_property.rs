@@ -145,7 +145,8 @@ fn run(version: GicVersion, accesses: &[Access]) -> Result<(), TestCaseError> {
         let (writer, caller) = match *access {
             Access::Read { domain: reader, vcpu: index, address, size } => {
                 let caller = vcpu(DOMAINS[reader].0, index);
-                let actions = gic.send(&Message::MmioRead { caller, address: GuestPhysAddr(address), size });
+                let actions =
+                    gic.send(&Message::MmioRead { caller, address: GuestPhysAddr(address), size, time_ns: 0 });
                 let completed = match actions.as_slice() {
                     [Action::CompleteRead { target, .. }] => *target == caller && emulated(version, address),
                     [Action::InjectAbort { target }] => *target == caller && !emulated(version, address),
@@ -157,7 +158,8 @@ fn run(version: GicVersion, accesses: &[Access]) -> Result<(), TestCaseError> {
             }
             Access::Write { domain: writer, vcpu: index, address, size, value } => {
                 let caller = vcpu(DOMAINS[writer].0, index);
-                let actions = gic.send(&Message::MmioWrite { caller, address: GuestPhysAddr(address), size, value });
+                let actions =
+                    gic.send(&Message::MmioWrite { caller, address: GuestPhysAddr(address), size, value, time_ns: 0 });
                 if !emulated(version, address) {
                     // Not a vGIC frame (GICv2 has no redistributors): refused, nothing changes.
                     prop_assert_eq!(actions, [Action::InjectAbort { target: caller }]);

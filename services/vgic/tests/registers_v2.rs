@@ -188,13 +188,19 @@ fn refused_callers_get_an_abort() {
     let no_such_vcpu = vcpu(1, 2);
     for caller in [stale, unknown, out_of_range, no_such_vcpu] {
         for message in [
-            Message::MmioRead { caller, address: GIC_DISTRIBUTOR, size: 4 },
-            Message::MmioWrite { caller, address: GuestPhysAddr(GIC_DISTRIBUTOR.0 + 0x100), size: 4, value: 1 },
+            Message::MmioRead { caller, address: GIC_DISTRIBUTOR, size: 4, time_ns: 0 },
+            Message::MmioWrite {
+                caller,
+                address: GuestPhysAddr(GIC_DISTRIBUTOR.0 + 0x100),
+                size: 4,
+                value: 1,
+                time_ns: 0,
+            },
         ] {
             assert_eq!(gic.send(&message), [Action::InjectAbort { target: caller }], "{caller:?}");
         }
     }
-    let redistributor = Message::MmioRead { caller: CPU0, address: GICV3_REDISTRIBUTORS, size: 4 };
+    let redistributor = Message::MmioRead { caller: CPU0, address: GICV3_REDISTRIBUTORS, size: 4, time_ns: 0 };
     assert_eq!(gic.send(&redistributor), [Action::InjectAbort { target: CPU0 }], "no redistributors on GICv2");
     assert_eq!(gic.distributor(CPU0, 0x100), 0);
 }
@@ -209,7 +215,7 @@ fn a_restarted_domain_starts_fresh() {
     assert_eq!(gic.distributor(new_vcpu, 0x104), 0);
     assert_eq!(gic.distributor(new_vcpu, 0x004), 5, "one vCPU now");
     assert_eq!(
-        gic.send(&Message::MmioRead { caller: CPU0, address: GIC_DISTRIBUTOR, size: 4 }),
+        gic.send(&Message::MmioRead { caller: CPU0, address: GIC_DISTRIBUTOR, size: 4, time_ns: 0 }),
         [Action::InjectAbort { target: CPU0 }]
     );
 }

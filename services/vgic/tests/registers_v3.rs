@@ -171,14 +171,14 @@ fn refused_callers_get_an_abort() {
     for caller in [stale, vcpu(4, 0), vcpu(1, 2)] {
         for address in [GIC_DISTRIBUTOR, GICV3_REDISTRIBUTORS] {
             assert_eq!(
-                gic.send(&Message::MmioRead { caller, address, size: 4 }),
+                gic.send(&Message::MmioRead { caller, address, size: 4, time_ns: 0 }),
                 [Action::InjectAbort { target: caller }]
             );
         }
     }
     let beyond = GuestPhysAddr(GICV3_REDISTRIBUTORS.0 + 8 * GICV3_REDISTRIBUTOR_STRIDE);
     assert_eq!(
-        gic.send(&Message::MmioRead { caller: CPU0, address: beyond, size: 4 }),
+        gic.send(&Message::MmioRead { caller: CPU0, address: beyond, size: 4, time_ns: 0 }),
         [Action::InjectAbort { target: CPU0 }]
     );
 }

@@ -206,7 +206,8 @@ mod tests {
         let mut all = Vec::new();
         for &byte in bytes {
             let mut actions = ActionBuffer::<4>::new();
-            let message = Message::MmioWrite { caller: CALLER, address: UART, size: 4, value: u64::from(byte) };
+            let message =
+                Message::MmioWrite { caller: CALLER, address: UART, size: 4, value: u64::from(byte), time_ns: 0 };
             service.handle(&message, &mut actions);
             all.extend(actions.actions);
         }
@@ -249,7 +250,7 @@ mod tests {
         let unknown = VcpuId { domain: DomainId { index: 200, generation: 0 }, index: 0 };
         for caller in [stale, unknown] {
             let mut actions = ActionBuffer::<4>::new();
-            service.handle(&Message::MmioRead { caller, address: UART, size: 4 }, &mut actions);
+            service.handle(&Message::MmioRead { caller, address: UART, size: 4, time_ns: 0 }, &mut actions);
             assert_eq!(actions.actions.as_slice(), [Action::InjectAbort { target: caller }]);
         }
     }
@@ -269,15 +270,21 @@ mod tests {
         let mut service = started();
         assert_eq!(service.focus(), Some(1), "the first domain started has the focus");
         let mut actions = ActionBuffer::<4>::new();
-        let enable = Message::MmioWrite { caller: CALLER, address: GuestPhysAddr(UART.0 + 0x38), size: 4, value: 0x50 };
+        let enable = Message::MmioWrite {
+            caller: CALLER,
+            address: GuestPhysAddr(UART.0 + 0x38),
+            size: 4,
+            value: 0x50,
+            time_ns: 0,
+        };
         service.handle(&enable, &mut actions);
         let typed = type_bytes(&mut service, b"hi");
         assert_eq!(typed, [Action::RaiseInterrupt { domain: DOMAIN, intid: 33, level: true }]);
         let mut actions = ActionBuffer::<4>::new();
-        service.handle(&Message::MmioRead { caller: CALLER, address: UART, size: 4 }, &mut actions);
+        service.handle(&Message::MmioRead { caller: CALLER, address: UART, size: 4, time_ns: 0 }, &mut actions);
         assert_eq!(actions.actions[0], Action::CompleteRead { target: CALLER, value: u64::from(b'h') });
         let mut actions = ActionBuffer::<4>::new();
-        service.handle(&Message::MmioRead { caller: CALLER, address: UART, size: 4 }, &mut actions);
+        service.handle(&Message::MmioRead { caller: CALLER, address: UART, size: 4, time_ns: 0 }, &mut actions);
         assert_eq!(
             actions.actions.as_slice(),
             [
@@ -302,7 +309,7 @@ mod tests {
         assert_eq!(service.focus(), Some(1), "and round again");
         type_bytes(&mut service, &[1, b'x']);
         let mut actions = ActionBuffer::<4>::new();
-        service.handle(&Message::MmioRead { caller: CALLER, address: UART, size: 4 }, &mut actions);
+        service.handle(&Message::MmioRead { caller: CALLER, address: UART, size: 4, time_ns: 0 }, &mut actions);
         assert_eq!(actions.actions[0], Action::CompleteRead { target: CALLER, value: 1 }, "a lone Ctrl-A is input");
     }
 
@@ -311,7 +318,7 @@ mod tests {
         let mut service = started();
         let mut actions = ActionBuffer::<4>::new();
         service.handle(
-            &Message::MmioRead { caller: CALLER, address: GuestPhysAddr(UART.0 + 0x18), size: 4 },
+            &Message::MmioRead { caller: CALLER, address: GuestPhysAddr(UART.0 + 0x18), size: 4, time_ns: 0 },
             &mut actions,
         );
         assert_eq!(actions.actions.as_slice(), [Action::CompleteRead { target: CALLER, value: 0x90 }]);

@@ -11,6 +11,9 @@ pub const PL031_BASE: usize = 0x0901_0000;
 /// INTID of the PL031's interrupt (SPI 2).
 pub const INTID: u32 = 34;
 
+/// RTCPeriphID0..3 of a PL031 as one little-endian word.
+pub const PL031_IDENTIFICATION: u32 = 0x0014_1031;
+
 /// The alarm interrupt bit of RTCIMSC, RTCRIS, RTCMIS and RTCICR.
 const ALARM: u32 = 1;
 
@@ -83,4 +86,21 @@ pub fn clear_alarm() {
 /// Disables the alarm interrupt (RTCIMSC = 0).
 pub fn disable_alarm() {
     registers().interrupt_mask.set(0);
+}
+
+/// RTCPeriphID0..3, each register's low byte, as one little-endian word.
+#[must_use]
+pub fn identification() -> u32 {
+    (0..4).fold(0, |word, index| {
+        let address = PL031_BASE + 0xFE0 + 4 * index;
+        // SAFETY: as in `registers`: a volatile read of an identification register of the PL031,
+        // which has no side effect.
+        let byte = unsafe { core::ptr::read_volatile(address as *const u32) } & 0xFF;
+        word | (byte << (8 * index))
+    })
+}
+
+/// Sets the clock to `seconds` (RTCLR).
+pub fn load(seconds: u32) {
+    registers().load.set(seconds);
 }

@@ -46,8 +46,6 @@ pub struct GuestTree<'a> {
     pub cmdline: Option<&'a str>,
     /// `/chosen/linux,initrd-start` and `-end`.
     pub initrd: Option<Range<u64>>,
-    /// Whether the PL031 real-time clock is granted.
-    pub rtc: bool,
 }
 
 /// Writes the flattened device tree blob.
@@ -84,9 +82,8 @@ pub fn generate(tree: &GuestTree<'_>, gic: GicVersion) -> FdtWriterResult<Vec<u8
     fdt.end_node(clock)?;
 
     write_primecell(&mut fdt, "pl011", UART, UART_SPI, &["uartclk", "apb_pclk"])?;
-    if tree.rtc {
-        write_primecell(&mut fdt, "pl031", RTC, RTC_SPI, &["apb_pclk"])?;
-    }
+    // Every domain has a PL031: its own virtual one, or the machine's when it was granted.
+    write_primecell(&mut fdt, "pl031", RTC, RTC_SPI, &["apb_pclk"])?;
 
     let chosen = fdt.begin_node("chosen")?;
     fdt.property_string("stdout-path", STDOUT_PATH)?;

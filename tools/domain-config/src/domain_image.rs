@@ -52,7 +52,6 @@ pub fn prepare(spec: DomainSpec) -> Result<PreparedDomain, ConfigError> {
         ram: layout.ram.clone(),
         cmdline: spec.cmdline.as_deref(),
         initrd: layout.initrd.clone(),
-        rtc: spec.devices.iter().any(|device| device.grant == DeviceGrant::Rtc),
     };
     let generate = |gic| {
         let blob = device_tree::generate(&tree, gic).map_err(|error| {

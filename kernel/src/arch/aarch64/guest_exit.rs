@@ -7,6 +7,7 @@ use somnus_abi::ids::VcpuId;
 use somnus_abi::ipc::{Conduit, Message};
 use tock_registers::interfaces::Readable;
 
+use super::hypervisor_timer::now_ns;
 use super::{guest_memory, vcpu_table};
 use crate::exception_injection::Injected;
 use crate::instruction_decoding::{self, DecodedAccess};
@@ -91,9 +92,15 @@ fn handle_synchronous(id: VcpuId) {
                 Some(DecodedAccess { access, writeback }) if emulated => {
                     let value = registers.x.get(access.register as usize).copied().unwrap_or(0);
                     let message = if access.is_write {
-                        Message::MmioWrite { caller: id, address, size: access.size, value: access.stored_value(value) }
+                        Message::MmioWrite {
+                            caller: id,
+                            address,
+                            size: access.size,
+                            value: access.stored_value(value),
+                            time_ns: now_ns(),
+                        }
                     } else {
-                        Message::MmioRead { caller: id, address, size: access.size }
+                        Message::MmioRead { caller: id, address, size: access.size, time_ns: now_ns() }
                     };
                     let pending = PendingAccess { access, fault_address, writeback };
                     if !SCHEDULER.lock().block_for_service(id, Some(pending)) {

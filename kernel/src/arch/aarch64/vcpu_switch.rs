@@ -207,6 +207,16 @@ pub fn vector_base() -> u64 {
     value
 }
 
+/// Whether the loaded vCPU's virtual timer asserts its interrupt: enabled, not masked, and its
+/// condition met (CNTV_CTL_EL0 ENABLE, IMASK, ISTATUS).
+#[must_use]
+pub fn virtual_timer_asserted() -> bool {
+    let control: u64;
+    // SAFETY: reading the loaded vCPU's timer control has no side effect.
+    unsafe { core::arch::asm!("isb", "mrs {}, cntv_ctl_el0", out(reg) control, options(nomem, nostack)) };
+    control & 0b111 == 0b101
+}
+
 /// Masks the loaded vCPU's virtual timer interrupt (CNTV_CTL_EL0.IMASK).
 pub fn mask_virtual_timer() {
     // SAFETY: only the loaded vCPU's timer is affected.

@@ -75,7 +75,7 @@ impl Harness {
 
     /// A read by `caller` of `size` bytes at `address`; it must complete.
     pub fn read(&mut self, caller: VcpuId, address: u64, size: u8) -> u64 {
-        let actions = self.send(&Message::MmioRead { caller, address: GuestPhysAddr(address), size });
+        let actions = self.send(&Message::MmioRead { caller, address: GuestPhysAddr(address), size, time_ns: 0 });
         match actions.as_slice() {
             [Action::CompleteRead { target, value }] if *target == caller => *value,
             other => panic!("read of {address:#x} by {caller:?}: {other:?}"),
@@ -84,7 +84,8 @@ impl Harness {
 
     /// A write by `caller`; it must complete first. Returns the other actions.
     pub fn write(&mut self, caller: VcpuId, address: u64, size: u8, value: u64) -> Vec<Action> {
-        let mut actions = self.send(&Message::MmioWrite { caller, address: GuestPhysAddr(address), size, value });
+        let mut actions =
+            self.send(&Message::MmioWrite { caller, address: GuestPhysAddr(address), size, value, time_ns: 0 });
         assert_eq!(actions.first(), Some(&Action::CompleteWrite { target: caller }), "write of {address:#x}");
         actions.remove(0);
         actions

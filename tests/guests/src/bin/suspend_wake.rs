@@ -5,8 +5,9 @@
 //! - `(a)` the virtual timer, armed 5 ms ahead with PPI 27 enabled;
 //! - `(e)` a wake-up already pending at the call: the timer fired before it, IRQs masked, PPI 27
 //!   enabled (resumes at once);
-//! - `(b)` the passed-through PL031 RTC's alarm (SPI 2, INTID 34), when the device tree has a PL031
-//!   (`devices = ["rtc"]` on qemu-virt), else `(b) skipped`;
+//! - `(b)` the PL031 RTC's alarm (SPI 2, INTID 34): the machine's, passed through with
+//!   `devices = ["rtc"]` on qemu-virt, or the domain's virtual one; `(b) skipped` if the device
+//!   tree has no PL031;
 //! - `(c)` a keystroke on its virtual UART (RX interrupt, SPI 1, INTID 33), typed by the test after
 //!   `suspend-wake: (c) suspending`; the virtual timer is armed with its condition already met but
 //!   PPI 27 disabled, so it must not resume the domain: at the resume the key must already be in the
