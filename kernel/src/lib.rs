@@ -27,6 +27,8 @@ pub mod virtual_interrupts;
 
 #[cfg(target_arch = "aarch64")]
 pub mod arch;
+#[cfg(all(target_arch = "aarch64", feature = "bench"))]
+pub mod bench;
 #[cfg(target_arch = "aarch64")]
 pub mod boot;
 #[cfg(target_arch = "aarch64")]

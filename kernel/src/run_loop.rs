@@ -117,7 +117,11 @@ pub fn domain_is_loaded_anywhere(domain_index: u8) -> bool {
 /// Waits for an interrupt and handles it. WFI runs with interrupts masked so an interrupt that
 /// arrives after the last look at the run queue still ends the wait.
 fn idle_wait() {
+    #[cfg(feature = "bench")]
+    crate::bench::idle_starts();
     cpu::wait_for_interrupt();
+    #[cfg(feature = "bench")]
+    crate::bench::idle_ends();
     cpu::enable_interrupts();
     cpu::disable_interrupts();
 }
@@ -206,6 +210,12 @@ pub fn inject_into_loaded(kind: Injected, fault_address: u64) {
     let Some(id) = loaded_vcpu() else { return };
     // SAFETY: `id` is loaded on this CPU, which owns its slot.
     let registers = unsafe { &mut vcpu_table::context(slot_of(id)).registers };
+    #[cfg(feature = "bench")]
+    if let Injected::DataAbort { is_write: false } = kind
+        && crate::bench::answer_probe(fault_address, registers)
+    {
+        return;
+    }
     let result = inject(kind, registers.pc, registers.pstate, vcpu_switch::vector_base());
     vcpu_switch::write_exception_registers(result.esr_el1, fault_address, result.elr_el1, result.spsr_el1);
     registers.pc = result.pc;
