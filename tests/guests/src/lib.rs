@@ -43,6 +43,7 @@ pub mod psci;
 pub mod random;
 pub mod report;
 pub mod start;
+pub mod timing;
 mod vectors;
 pub mod virtual_timer;
 

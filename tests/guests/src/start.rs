@@ -1,12 +1,13 @@
 //! Entry points: the cold `_start` of vCPU 0 and the warm entry used by PSCI CPU_ON and resume.
 //!
-//! Both run before any Rust code: they pick the vCPU's stack by MPIDR_EL1 Aff0, enable FP/SIMD at EL1
+//! Both run before any Rust code: their first instruction reads the physical counter (see
+//! [`entry_count`]), then they pick the vCPU's stack by MPIDR_EL1 Aff0, enable FP/SIMD at EL1
 //! (the hard-float target may use FP registers anywhere) and install the vector table. `_start` also
 //! zeroes `.bss` when it runs on vCPU 0 and then calls the guest's `main` with x0 = device tree address;
 //! the warm entry keeps `.bss` and calls the handler set with [`set_warm_handler`] with x0 = context id.
 //! A vCPU whose Aff0 has no stack stops in a WFE loop without touching memory.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Highest number of vCPUs a guest can run (stacks are reserved for Aff0 = 0 up to this count - 1).
 pub const MAX_CPUS: usize = 8;
@@ -30,12 +31,14 @@ somnus_stacks:
 
 // Cold entry of vCPU 0: x0 = device tree address.
 _start:
+    mrs     x21, cntpct_el0
     mov     x19, x0
     mov     x20, #1
     b       somnus_common_entry
 
 // Warm entry (PSCI CPU_ON, resume): x0 = context id.
 somnus_warm_entry:
+    mrs     x21, cntpct_el0
     mov     x19, x0
     mov     x20, #0
 
@@ -61,7 +64,11 @@ somnus_common_entry:
     b.hs    2f
     stp     xzr, xzr, [x2], #16
     b       1b
-2:  mov     x2, #{cpacr_fp_enabled}
+    // After .bss is zeroed: the counter read at entry, by vCPU index (x1).
+2:  adrp    x2, SOMNUS_ENTRY_COUNTS
+    add     x2, x2, :lo12:SOMNUS_ENTRY_COUNTS
+    str     x21, [x2, x1, lsl #3]
+    mov     x2, #{cpacr_fp_enabled}
     msr     cpacr_el1, x2
     adrp    x2, somnus_vector_table
     add     x2, x2, :lo12:somnus_vector_table
@@ -95,6 +102,18 @@ pub type WarmHandler = fn(u64) -> !;
 
 /// The installed [`WarmHandler`] as an address; 0 when none is installed.
 static WARM_HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Per vCPU (by Aff0), the physical counter (CNTPCT_EL0) read by the first instruction of its last
+/// entry, cold or warm; written by the assembly above.
+#[unsafe(no_mangle)]
+static SOMNUS_ENTRY_COUNTS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The physical counter (CNTPCT_EL0) as the first instruction of this vCPU's last entry (`_start`
+/// or the warm entry) read it: for timing a reset or a resume up to the guest's first instruction.
+#[must_use]
+pub fn entry_count() -> u64 {
+    SOMNUS_ENTRY_COUNTS[crate::cpu::index() % MAX_CPUS].load(Ordering::Acquire)
+}
 
 /// Address to pass as entry point to PSCI CPU_ON, CPU_SUSPEND or SYSTEM_SUSPEND.
 #[must_use]
