@@ -204,9 +204,10 @@ fn start_generation(
     let boot_vcpu = VcpuId { domain: slot.id, index: 0 };
     // SAFETY: as above.
     unsafe { vcpu_table::context(slot_of(boot_vcpu)).reset_at(image.entry.0, image.device_tree_address.0) };
-    scheduler.set_state(boot_vcpu, RunState::Runnable);
     let first_pcpu = slot.pcpus[0];
     drop(scheduler);
+    // The services learn of the new generation before its vCPU 0 can run: its first call or
+    // access then always finds the domain known (each mailbox is in order).
     services::registry().broadcast(
         Message::DomainStarted { domain: slot.id, vcpu_count: image.vcpu_count, memory_bytes: slot.size },
         services::run_on_service_stack,
@@ -215,6 +216,7 @@ fn start_generation(
     for device in devices {
         interrupt_delivery::grant(slot.id, device.intid);
     }
+    SCHEDULER.lock().set_state(boot_vcpu, RunState::Runnable);
     if first_pcpu != crate::arch::aarch64::cpu::index() {
         crate::interrupts::kick(first_pcpu);
     }

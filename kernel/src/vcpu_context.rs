@@ -146,7 +146,10 @@ impl VcpuContext {
 
     /// Resets the whole vCPU to the architectural state a CPU has when it is powered on at
     /// `entry` with `context_id` in x0: EL1h, AArch64, DAIF masked, MMU and caches off, every
-    /// other register zero. Interrupt-controller state is not part of a vCPU and is untouched.
+    /// other register zero, and its virtual CPU interface (VMCR, active priorities, list registers)
+    /// reset like a powered-down core's. The domain's distributor and redistributor state (in the
+    /// vGIC service) and its queued interrupts are not part of a vCPU and are kept: they are what
+    /// wakes it.
     pub fn reset_at(&mut self, entry: u64, context_id: u64) {
         *self = Self::RESET;
         self.registers.pc = entry;

@@ -46,6 +46,24 @@ impl DomainState {
         self.inject(vcpu, intid, target, None, level_high, actions);
     }
 
+    /// GICD_ITARGETSR or GICD_IROUTER of SPI `intid` changed: an interrupt still queued at its
+    /// old target moves to the new one, as a pending interrupt follows its routing on a GIC.
+    /// (One the old vCPU already took stays with it; the kernel only takes back pending ones.)
+    pub(crate) fn retarget(&mut self, intid: u32, actions: &mut dyn ActionSink) {
+        let Some(index) = spi_index(intid) else { return };
+        let moved = self.queued.get(0, intid)
+            && self.target_of(0, intid).is_some_and(|target| target != self.queued_vcpu[index]);
+        if moved {
+            self.withdraw(0, intid, actions);
+            // A passed-through interrupt comes back from the device once it is deactivated and
+            // routed anew; an emulated one is pending unless its level line says so already.
+            if !self.owns(intid) && !self.level_high(0, intid) {
+                self.pending.set(0, intid, true);
+            }
+        }
+        self.deliver_if_ready(0, intid, actions);
+    }
+
     /// Re-examines every interrupt of the domain (after GICD_CTLR enabled a group).
     pub(crate) fn deliver_all(&mut self, actions: &mut dyn ActionSink) {
         for vcpu in 0..self.vcpu_count {

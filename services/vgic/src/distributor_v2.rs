@@ -85,7 +85,7 @@ pub fn write(state: &mut DomainState, vcpu: u8, offset: u64, size: u8, value: u6
                 // SGI and PPI targets are read-only; past the supported SPIs RAZ/WI.
                 if let Some(index) = spi_index(intid) {
                     state.routing[index] = (value >> (8 * byte)) & 0xFF & vcpu_mask(state.vcpu_count);
-                    state.deliver_if_ready(0, intid, actions);
+                    state.retarget(intid, actions);
                 }
             }
         }

@@ -78,7 +78,7 @@ pub fn write(state: &mut DomainState, offset: u64, size: u8, value: u64, actions
             let intid = ((offset - ROUTER) / 8) as u32;
             if let Some(index) = spi_index(intid) {
                 state.routing[index] = value as u32 & ROUTER_AFFINITY_MASK;
-                state.deliver_if_ready(0, intid, actions);
+                state.retarget(intid, actions);
             }
         }
         // Read-only, reserved, RAZ/WI with affinity routing: ignored.

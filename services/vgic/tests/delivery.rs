@@ -273,3 +273,25 @@ fn stale_interrupt_messages_are_ignored() {
         assert_eq!(gic.physical(domain(0), 5000), [Action::DiscardPhysical { intid: 5000, vcpu: None }]);
     }
 }
+
+#[test]
+fn a_queued_spi_follows_a_new_target() {
+    for version in VERSIONS {
+        let mut gic = harness(version);
+        gic.enable(CPU0, RTC_INTID);
+        assert_eq!(gic.set_pending(CPU0, RTC_INTID), [inject(CPU1, RTC_INTID, 0)], "{version:?}");
+        let moved = gic.route(CPU0, RTC_INTID, 0);
+        assert_eq!(moved, [withdraw(CPU1, RTC_INTID), inject(CPU0, RTC_INTID, 0)], "{version:?}");
+        assert!(gic.route(CPU0, RTC_INTID, 0).is_empty(), "{version:?}: same target, nothing moves");
+        // A level line held high by a device model moves as well, still asking for its end.
+        let line = Message::Interrupt {
+            target: InterruptTarget::Domain(domain(0)),
+            intid: UART_INTID,
+            source: InterruptSource::Level(true),
+        };
+        gic.enable(CPU0, UART_INTID);
+        assert_eq!(gic.send(&line), [level_inject(CPU0, UART_INTID)], "{version:?}");
+        let moved = gic.route(CPU0, UART_INTID, 1);
+        assert_eq!(moved, [withdraw(CPU0, UART_INTID), level_inject(CPU1, UART_INTID)], "{version:?}");
+    }
+}

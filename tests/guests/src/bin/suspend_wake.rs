@@ -20,8 +20,7 @@
 //!   2 vCPUs and has not started the second): it must still resume the domain, on vCPU 0, and must
 //!   not be delivered to vCPU 0; once vCPU 0 starts vCPU 1 with CPU_ON, vCPU 1 takes it. With
 //!   `case_f=reroute` on the command line vCPU 0 routes SPI 33 to itself instead and expects the
-//!   pending interrupt there, as a GIC applies a new target to a pending interrupt (Somnus does not:
-//!   the interrupt stays with vCPU 1).
+//!   pending interrupt there, as a GIC applies a new target to a pending interrupt.
 //!
 //! At every resume it checks: x0 = the case's context id, DAIF masked, SCTLR_EL1 with MMU and caches
 //! off (they were set before the call), TPIDR_EL1 reset, a static and a word of RAM outside the image

@@ -9,10 +9,9 @@
 //! line vCPU 1 calls PSCI_VERSION between its writes, so the reset may find it trapping into the
 //! hypervisor.
 //!
-//! A boot first waits [`SETTLE_MICROS`] before touching any device or calling the hypervisor:
-//! Somnus makes a restarted domain's vCPU 0 runnable before its services hear `DomainStarted`, so
-//! a guest that starts at once can have its first PSCI call answered NOT_SUPPORTED or its first
-//! UART access aborted. It prints `system-reset: boot: ...`,
+//! A boot calls the hypervisor at its first instruction (Somnus tells its services of the new
+//! generation before its vCPU 0 runs, so the first call must be answered). It prints
+//! `system-reset: boot: ...`,
 //! then dirties the static and the first word, starts vCPU 1 (which writes the second word over and
 //! over), prints `system-reset: calling <function> with vCPU 1 running` and resets. So the domain
 //! boots again and again; the test counts the boots and the hypervisor's `restarted` lines.
@@ -46,9 +45,6 @@ const LIFETIME_MICROS: u64 = 50_000;
 /// Context id of vCPU 1.
 const CTX_WRITER: u64 = 0x5253_0000_0000_0001;
 
-/// How long a boot waits before it touches a device or calls the hypervisor, in microseconds.
-const SETTLE_MICROS: u64 = 5_000;
-
 static IMAGE_WORD: AtomicU64 = AtomicU64::new(PRISTINE);
 /// vCPU 1 calls into the hypervisor between its writes (`vcpu1=calls`).
 static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -70,7 +66,6 @@ fn writer(context_id: u64) -> ! {
 }
 
 fn main(device_tree_address: u64) -> ! {
-    counter::delay_micros(SETTLE_MICROS);
     let tree = device_tree::parse(device_tree_address);
     let Some((ram_start, _)) = tree.as_ref().and_then(device_tree::ram_range) else {
         fail!("no RAM range in the device tree at {device_tree_address:#x}");
