@@ -33,6 +33,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run every check: host tests, fmt, clippy, cross builds and QEMU integration tests.
     Test(TestArgs),
+    /// Measure the hot paths in instructions under QEMU (-icount) on every board configuration:
+    /// a table on stdout, target/bench/bench.json; --check compares with docs/bench-baseline.json.
+    Bench(BenchArgs),
     /// Download Debian's arm64 Linux kernel and busybox with the distribution's package tools into
     /// target/assets/debian-arm64/ (reused when present) and write the initramfs of every scenario
     /// in tests/linux/.
@@ -160,6 +163,26 @@ pub struct TestArgs {
     pub domains: Option<PathBuf>,
 }
 
+/// Options of `cargo xtask bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Only this board [default: every board].
+    #[arg(long, value_enum)]
+    pub board: Option<Board>,
+    /// Only this GIC version [default: both on qemu-virt, 2 on zcu102].
+    #[arg(long, value_enum)]
+    pub gic: Option<GicVersion>,
+    /// Iterations per path (1..=4096) [default: 1000, or 20 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub iterations: Option<u16>,
+    /// Fail if a path is more than 5 % worse than docs/bench-baseline.json.
+    #[arg(long)]
+    pub check: bool,
+    /// Few iterations, no image sizes or line counts (what `cargo xtask test` runs).
+    #[arg(long)]
+    pub quick: bool,
+}
+
 /// Options of `cargo xtask fetch-linux`.
 #[derive(Debug, Args)]
 pub struct FetchLinuxArgs {
@@ -187,7 +210,7 @@ impl Cli {
         let refusal = match &cli.command {
             Command::Run(run) => run.machine().err().map(|message| ("run", message)),
             Command::Image(image) => image.machine().err().map(|message| ("image", message)),
-            Command::Build(_) | Command::Test(_) | Command::FetchLinux(_) => None,
+            Command::Build(_) | Command::Test(_) | Command::Bench(_) | Command::FetchLinux(_) => None,
         };
         if let Some((name, message)) = refusal {
             let mut command = Self::command();
@@ -322,6 +345,18 @@ mod tests {
         assert_eq!(args.filter.as_deref(), Some("gicv3"));
         assert!(args.skip_host);
         assert!(!args.skip_qemu);
+    }
+
+    #[test]
+    fn bench_options() {
+        let Command::Bench(args) = parse(&["bench"]).unwrap().command else { panic!("not bench") };
+        assert_eq!((args.board, args.gic, args.iterations, args.check, args.quick), (None, None, None, false, false));
+        let cli = parse(&["bench", "--board", "zcu102", "--gic", "2", "--iterations", "50", "--check", "--quick"]);
+        let Command::Bench(args) = cli.unwrap().command else { panic!("not bench") };
+        assert_eq!((args.board, args.gic, args.iterations), (Some(Board::Zcu102), Some(GicVersion::V2), Some(50)));
+        assert!(args.check && args.quick);
+        assert_eq!(parse(&["bench", "--iterations", "0"]).unwrap_err().kind(), ErrorKind::ValueValidation);
+        assert_eq!(parse(&["bench", "--iterations", "4097"]).unwrap_err().kind(), ErrorKind::ValueValidation);
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //!   [--console unix:PATH] [-- ARGS]`: boot the image under QEMU.
 //! - `cargo xtask test [--filter S] [--skip-host] [--skip-qemu] [--domains FILE]`: every check,
 //!   ending with `N passed, M failed`.
+//! - `cargo xtask bench [--board B] [--gic 2|3] [--iterations N] [--check] [--quick]`: the hot
+//!   paths in instructions (QEMU `-icount`), a table on stdout and `target/bench/bench.json`;
+//!   `--check` fails on a regression against `docs/bench-baseline.json`.
 //! - `cargo xtask fetch-linux [--refresh]`: download Debian's arm64 kernel and busybox into
 //!   `target/assets/` and write the initramfs of the Linux test scenarios (`tests/linux/`).
 //!
@@ -14,6 +17,7 @@
 //! in one line naming the file, the domain and the field, and xtask exits non-zero.
 
 mod assets;
+mod bench;
 mod board;
 mod cargo;
 mod cli;
@@ -71,6 +75,7 @@ fn dispatch(command: &Command) -> Result<ExitCode> {
         }
         Command::Run(args) => run::run(args)?,
         Command::Test(args) => return test_suite::run(args),
+        Command::Bench(args) => return bench::run(args),
         Command::FetchLinux(args) => qemu_tests_linux::fetch_linux_command(args.refresh())?,
     }
     Ok(ExitCode::SUCCESS)

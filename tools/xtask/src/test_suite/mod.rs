@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every check in one command. Host checks first (host tests, fmt, clippy,
-//! cross builds), then the QEMU integration tests; one `PASS`/`FAIL` line per test and a closing
-//! `N passed, M failed` line. Full logs are in `target/test-logs/`.
+//! cross builds), then the QEMU integration tests and the quick benchmark check (`bench-check`);
+//! one `PASS`/`FAIL` line per test and a closing `N passed, M failed` line. Full logs are in
+//! `target/test-logs/`.
 
 pub mod host_checks;
 pub mod libtest;
@@ -27,7 +28,8 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         qemu.extend(qemu_tests::with_domain_file(&config));
     }
     let qemu: Vec<_> = qemu.into_iter().filter(|test| selected(&test.name)).collect();
-    if host.is_empty() && qemu.is_empty() {
+    let bench = !args.skip_qemu && selected(crate::bench::CHECK_NAME);
+    if host.is_empty() && qemu.is_empty() && !bench {
         bail!(
             "no test selected{}{}{}",
             args.filter.as_deref().map(|f| format!(": none matches --filter {f:?}")).unwrap_or_default(),
@@ -36,9 +38,10 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         );
     }
     eprintln!(
-        "running {} host checks and {} QEMU tests; logs in {}",
+        "running {} host checks and {} QEMU tests{}; logs in {}",
         host.len(),
         qemu.len(),
+        if bench { " and the bench check" } else { "" },
         paths::test_log_dir().display()
     );
 
@@ -47,6 +50,9 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         host_checks::run(check, &mut report);
     }
     qemu_tests::run(&crate::qemu_tests_linux::prepare(qemu, &mut report), &mut report);
+    if bench {
+        crate::bench::check_for_test_suite(&mut report);
+    }
 
     println!("{}", report.summary_line());
     Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
