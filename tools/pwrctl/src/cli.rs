@@ -61,7 +61,11 @@ pub enum Command {
         domain: DomainArgument,
     },
     /// Print power-state transitions as they happen, with timestamps (Ctrl-C ends it).
-    Watch,
+    Watch {
+        /// Stop after this many transitions (for scripts).
+        #[arg(long, value_name = "N")]
+        events: Option<u64>,
+    },
     /// Resume a suspended domain, as its wake-up interrupt would.
     Wake {
         /// Domain name or number.

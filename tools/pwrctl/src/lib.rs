@@ -78,7 +78,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), PwrctlError> {
                 other => return Err(refusal(other, "show", &name)),
             }
         }
-        Command::Watch => return watch::watch(&mut client, out),
+        Command::Watch { events } => return watch::watch(&mut client, events, out),
         Command::Console => return console::console(client),
         Command::Wake { domain } => change(&mut client, Request::Wake(domain.0.clone()), &domain.to_string())?,
         Command::Pause { domain } => change(&mut client, Request::Pause(domain.0.clone()), &domain.to_string())?,

@@ -64,9 +64,10 @@ const KEY_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Ctrl-C, as a terminal in key mode delivers it.
 const CONTROL_C: u8 = 0x03;
 
-/// Runs `watch` on an open session, printing to `out`, until Ctrl-C or `q` (on a terminal), the
-/// end of the connection, or an output error; then asks the hypervisor to stop the events.
-pub fn watch(client: &mut Client, out: &mut dyn Write) -> Result<(), PwrctlError> {
+/// Runs `watch` on an open session, printing to `out`, until Ctrl-C or `q` (on a terminal),
+/// `events` transitions if given, the end of the connection, or an output error; then asks the
+/// hypervisor to stop the events.
+pub fn watch(client: &mut Client, events: Option<u64>, out: &mut dyn Write) -> Result<(), PwrctlError> {
     let domains = match client.request(Request::List)? {
         Response::Domains(domains) => domains,
         other => return Err(refusal(other, "list", "-")),
@@ -88,13 +89,15 @@ pub fn watch(client: &mut Client, out: &mut dyn Write) -> Result<(), PwrctlError
     print_lines(out, &lines)?;
     expect_done(client.request(Request::Watch(true))?, "watch", "-")?;
     let mut transitions = Transitions::new(&domains);
+    let mut seen = 0_u64;
     let result = loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || events.is_some_and(|limit| seen >= limit) {
             break Ok(());
         }
         match client.next_event(Some(KEY_POLL_INTERVAL)) {
             Ok(Some(Response::Event { domain, state, time_ns })) => {
                 let line = transitions.record(domain, state, time_ns);
+                seen += 1;
                 if let Err(error) = print_lines(out, &[format!("{}  {line}", utc_time_of_day(SystemTime::now()))]) {
                     break Err(error);
                 }

@@ -31,7 +31,8 @@ fn every_command() {
     assert_eq!(command(&["list", "--json"]), Command::List { json: true });
     assert_eq!(command(&["show", "linux"]), Command::Show { domain: linux.clone() });
     assert_eq!(command(&["show", "2"]), Command::Show { domain: two.clone() });
-    assert_eq!(command(&["watch"]), Command::Watch);
+    assert_eq!(command(&["watch"]), Command::Watch { events: None });
+    assert_eq!(command(&["watch", "--events", "4"]), Command::Watch { events: Some(4) });
     assert_eq!(command(&["wake", "linux"]), Command::Wake { domain: linux.clone() });
     assert_eq!(command(&["pause", "2"]), Command::Pause { domain: two.clone() });
     assert_eq!(command(&["unpause", "2"]), Command::Unpause { domain: two });

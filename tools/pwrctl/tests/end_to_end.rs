@@ -159,6 +159,17 @@ fn bad_connect_is_a_usage_error() {
 }
 
 #[test]
+fn watch_with_an_event_limit_stops_after_that_many_transitions() {
+    let (output, requests) = against_fake(Behaviour::Normal, &["watch", "--events", "1"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(requests[1..3], [Request::List, Request::Watch(true)]);
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[4].ends_with("  hv 20.000000s  1 linux  suspended -> running"), "{}", lines[4]);
+}
+
+#[test]
 fn watch_prints_transitions_until_the_line_closes() {
     let (output, requests) = against_fake(Behaviour::Normal, &["watch"]);
     assert_eq!(output.status.code(), Some(i32::from(EXIT_CANNOT_CONNECT)), "{}", stderr(&output));

@@ -7,13 +7,17 @@
 //! - `pwrctl-demo-*` (the demo, `boards/qemu-virt/domains.toml`): `list --json` shows `hello` and
 //!   `heartbeat` running; `reset hello` prints hello's first line again; `off hello` leaves it
 //!   `off` while `heartbeat` runs and beats on.
-//! - `pwrctl-suspend-wake-*` (`tests/domains/psci-suspend-wake-no-rtc.toml`): `suspend-wake`
+//! - `pwrctl-suspend-wake-*` (`tests/domains/psci-suspend-wake-virtual-rtc.toml`): `suspend-wake`
 //!   stays suspended in its case (c), waiting for a key nobody types; `show` says `suspended` with
 //!   the entry point and context id of `list --json`; `wake` resumes it (`resume_count` + 1, last
 //!   wake `management`); `pause`/`unpause` stop and restart `heartbeat`'s lines; `reset heartbeat`
 //!   prints its first line again and restarts its count; `off suspend-wake` leaves heartbeat
 //!   running; a burst of requests while heartbeat prints every 100 ms leaves every console line
 //!   intact.
+//! - `pwrctl-watch-*` (`tests/domains/pwrctl-watch.toml`): `sleeper` naps 1 s at a time, woken by
+//!   its virtual RTC's alarm; `watch --events 4` shows it go `running -> suspended` and back twice,
+//!   each nap about 1 s of hypervisor time; `list --json` then counts the resumes and names INTID 34
+//!   as the last wake-up.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -31,6 +35,8 @@ use crate::qemu_tests::runner::Progress;
 
 /// Hard limit of one session (each `pwrctl` run has its own `--timeout`).
 const SESSION_TIMEOUT: Duration = Duration::from_mins(1);
+/// Hard limit of one `pwrctl` run (its requests time out after 5 s each).
+const PWRCTL_LIMIT: Duration = Duration::from_secs(20);
 
 /// What a session needs: the QEMU command pieces, its log and its temporary directory.
 pub type Drive = fn(&mut Session) -> Result<(), String>;
@@ -46,13 +52,20 @@ pub fn all() -> Vec<QemuTest> {
     };
     demo.drive = Some(drive_demo);
     let mut suspend = QemuTest {
-        domains: Some("tests/domains/psci-suspend-wake-no-rtc.toml".into()),
+        domains: Some("tests/domains/psci-suspend-wake-virtual-rtc.toml".into()),
         timeout: SESSION_TIMEOUT,
         check: Box::new(never),
         ..boot("pwrctl-suspend-wake-qemu-virt-gicv2-smp2", Board::QemuVirt, GicVersion::V2, 2, CpuModel::CortexA53)
     };
     suspend.drive = Some(drive_suspend_wake);
-    vec![demo, suspend]
+    let mut watch = QemuTest {
+        domains: Some("tests/domains/pwrctl-watch.toml".into()),
+        timeout: SESSION_TIMEOUT,
+        check: Box::new(never),
+        ..boot("pwrctl-watch-qemu-virt-gicv3-smp2", Board::QemuVirt, GicVersion::V3, 2, CpuModel::CortexA53)
+    };
+    watch.drive = Some(drive_watch);
+    vec![demo, suspend, watch]
 }
 
 /// Boots `kernel` for `test` with the serial line on a Unix socket and runs its drive function;
@@ -151,14 +164,31 @@ impl Session {
 
     /// Runs `pwrctl --connect unix:SOCKET --show-console ARGS`.
     pub fn pwrctl(&mut self, args: &[&str]) -> Result<PwrctlOutput, String> {
+        self.pwrctl_within(args, PWRCTL_LIMIT)
+    }
+
+    /// Runs pwrctl as [`Self::pwrctl`] does, killed if it runs longer than `limit` (for `watch`,
+    /// which ends only after its events).
+    pub fn pwrctl_within(&mut self, args: &[&str], limit: Duration) -> Result<PwrctlOutput, String> {
         self.check_time()?;
         let connect = format!("unix:{}", self.socket.display());
-        let output = Command::new(&self.pwrctl)
+        let mut child = Command::new(&self.pwrctl)
             .args(["--connect", &connect, "--timeout", "5", "--show-console"])
             .args(args)
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.pwrctl.display()))?;
+        let until = Instant::now() + limit;
+        while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+            if Instant::now() > until {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().map_err(|e| format!("waiting for pwrctl: {e}"))?;
         let result = PwrctlOutput {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -359,11 +389,85 @@ fn drive_demo(session: &mut Session) -> Result<(), String> {
     Ok(())
 }
 
+/// sleeper naps 1 s at a time: `watch --events 4` shows two naps begin and end, each ending
+/// about a second (of the hypervisor's clock) after it began; then `list --json` has counted
+/// them, with the RTC's interrupt as the last wake-up.
+fn drive_watch(session: &mut Session) -> Result<(), String> {
+    session.wait_for_domain("sleeper", "napped once", |d| {
+        field(d, "suspend_count").and_then(|count| count.parse::<u64>().ok()).is_some_and(|count| count >= 1)
+    })?;
+    let output = session.pwrctl_within(&["watch", "--events", "4"], Duration::from_secs(15))?;
+    if output.code != 0 {
+        return Err(format!("watch exited {}: {}\n{}", output.code, output.stderr.trim(), output.stdout));
+    }
+    let transitions = watch_transitions(&output.stdout, "sleeper");
+    let states: Vec<(&str, &str)> = transitions.iter().map(|t| (t.from.as_str(), t.to.as_str())).collect();
+    let expected_pairs = [("running", "suspended"), ("suspended", "running")];
+    if states.len() != 4
+        || !states.chunks(2).all(|pair| pair == expected_pairs || pair == [expected_pairs[1], expected_pairs[0]])
+    {
+        return Err(format!("watch did not show sleeper suspend and resume twice:\n{}", output.stdout));
+    }
+    for pair in transitions.windows(2) {
+        let nap = pair[1].seconds - pair[0].seconds;
+        if pair[0].to == "suspended" && !(0.5..=2.5).contains(&nap) {
+            return Err(format!("a 1 s nap lasted {nap:.3} s of hypervisor time:\n{}", output.stdout));
+        }
+        if nap < 0.0 {
+            return Err(format!("hypervisor timestamps go backwards:\n{}", output.stdout));
+        }
+    }
+    let json = session.list()?;
+    let sleeper = domain_json(&json, "sleeper").ok_or_else(|| format!("sleeper not listed: {json}"))?;
+    if count(sleeper, "resume_count")? < 2 {
+        return Err(format!("fewer than 2 resumes counted: {sleeper}"));
+    }
+    let last_wake = field(sleeper, "last_wake_interrupt").unwrap_or_default();
+    if !last_wake.starts_with("34") {
+        return Err(format!("last wake-up {last_wake}, expected the RTC's INTID 34: {sleeper}"));
+    }
+    expect_field(domain_json(&json, "heartbeat").unwrap_or_default(), "state", "running")
+}
+
+/// One transition line of `pwrctl watch`.
+#[derive(Debug, PartialEq)]
+pub struct WatchTransition {
+    /// The hypervisor's clock, in seconds.
+    pub seconds: f64,
+    /// State before.
+    pub from: String,
+    /// State after.
+    pub to: String,
+}
+
+/// The transitions of domain `name` in `watch` output (`<time>  hv <s>s  <n> <name>  <from> -> <to>`).
+pub fn watch_transitions(output: &str, name: &str) -> Vec<WatchTransition> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once("  hv ")?;
+            let (seconds, rest) = rest.split_once("s  ")?;
+            let (domain, change) = rest.split_once("  ")?;
+            let (_, domain_name) = domain.split_once(' ')?;
+            let (from, to) = change.split_once(" -> ")?;
+            if domain_name != name {
+                return None;
+            }
+            Some(WatchTransition {
+                seconds: seconds.parse().ok()?,
+                from: from.trim().to_owned(),
+                to: to.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// suspend-wake: show and wake, then pause/unpause, reset, off and a burst of requests.
 fn drive_suspend_wake(session: &mut Session) -> Result<(), String> {
-    // (2) Case (c) suspends with only a key as wake-up: it stays suspended.
+    // (2) Case (c), its fourth suspend after (a), (e) and (b), has only a key as wake-up: it
+    // stays suspended.
     let suspended = session.wait_for_domain("suspend-wake", "suspended in case (c)", |d| {
-        field(d, "state") == Some("suspended") && field(d, "suspend_count") == Some("3")
+        field(d, "state") == Some("suspended") && field(d, "suspend_count") == Some("4")
     })?;
     let entry = field(&suspended, "suspend_entry").unwrap_or_default().to_owned();
     let context = field(&suspended, "context_id").unwrap_or_default().to_owned();
@@ -450,6 +554,16 @@ mod tests {
     use super::*;
 
     const JSON: &str = r#"{"domains":[{"id":1,"name":"a","state":"suspended","vcpus":[{"id":0,"state":"on","pcpu":0}],"suspend_entry":"0x4008000c","resume_count":2,"last_wake_interrupt":"management"},{"id":2,"name":"b","state":"running","suspend_entry":null,"vcpus":[{"id":0}]}]}"#;
+
+    #[test]
+    fn watch_lines_parse() {
+        let output = "14:03:22.117Z  watching 2 domain(s) on qemu-virt; Ctrl-C ends\n\
+                      14:03:22.117Z  hv 1.000000s  1 sleeper  running\n\
+                      14:03:23.001Z  hv 2.500000s  1 sleeper  running -> suspended\n\
+                      14:03:24.001Z  hv 3.500000s  2 other  running -> off\n";
+        let transitions = watch_transitions(output, "sleeper");
+        assert_eq!(transitions, [WatchTransition { seconds: 2.5, from: "running".into(), to: "suspended".into() }]);
+    }
 
     #[test]
     fn json_fields() {
