@@ -50,8 +50,11 @@ pub struct LoadChunk {
 /// A device given to a domain besides the ones every domain has (vGIC, virtual timer, UART).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeviceGrant {
-    /// The PL031 real-time clock at `guest_platform::RTC` with its interrupt.
+    /// The PL031 real-time clock at `guest_platform::RTC` with its interrupt (qemu-virt).
     Rtc,
+    /// The ZynqMP's second Cadence UART at `guest_platform::CADENCE_UART1` with its interrupt
+    /// (zcu102).
+    Uart1,
 }
 
 /// One domain, ready to load.

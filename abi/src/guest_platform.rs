@@ -25,12 +25,18 @@ pub const GIC_DISTRIBUTOR_SIZE: u64 = 0x1_0000;
 pub const UART: GuestPhysAddr = GuestPhysAddr(0x0900_0000);
 /// PL031 real-time clock.
 pub const RTC: GuestPhysAddr = GuestPhysAddr(0x0901_0000);
+/// The ZynqMP's second Cadence UART (UART1), when a zcu102 domain is given it: at its address on
+/// the SoC, far above the QEMU-`virt` device window and above any guest RAM (a zcu102 domain has
+/// less than 2 GiB, so its RAM ends below 0xC000_0000).
+pub const CADENCE_UART1: GuestPhysAddr = GuestPhysAddr(0xFF01_0000);
 /// Size of one small device frame (UART, RTC).
 pub const DEVICE_FRAME_SIZE: u64 = 0x1000;
 /// SPI number (INTID - 32) of the UART.
 pub const UART_SPI: u32 = 1;
 /// SPI number (INTID - 32) of the RTC.
 pub const RTC_SPI: u32 = 2;
+/// SPI number (INTID - 32) of the ZynqMP's UART1, the same as on the SoC.
+pub const CADENCE_UART1_SPI: u32 = 22;
 /// PPI numbers (INTID - 16) of the timer in device-tree order: secure physical, non-secure
 /// physical, virtual, hypervisor physical.
 pub const TIMER_PPIS: [u32; 4] = [13, 14, 11, 10];

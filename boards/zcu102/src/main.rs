@@ -1,10 +1,14 @@
 //! Somnus for the Xilinx ZCU102 (ZynqMP): memory map constants used when no device tree is passed
-//! (QEMU's `xlnx-zcu102` passes none; U-Boot on the real board does).
+//! (QEMU's `xlnx-zcu102` passes none; U-Boot on the real board does), and the SoC's second UART,
+//! which a domain can be given (`devices = ["uart1"]`).
 #![no_std]
 #![no_main]
 
 use somnus_abi::PhysAddr;
+use somnus_abi::domain_bundle::DeviceGrant;
+use somnus_abi::guest_platform;
 use somnus_kernel::BoardDescriptor;
+use somnus_kernel::board::PassthroughDevice;
 use somnus_kernel::platform::{GicInfo, MemoryRegion, PlatformInfo, UartInfo, UartKind};
 
 #[path = "../../qemu-virt/src/services.rs"]
@@ -41,5 +45,11 @@ somnus_kernel::declare_board!(BoardDescriptor {
     domain_bundle: include_bytes!(concat!(env!("OUT_DIR"), "/domains.bundle")),
     register_services: services::register,
     // Guests get a virtual PL031 (services.rs): the ZynqMP RTC is not the device they expect.
-    passthrough_devices: &[],
+    // UART1 (UART0 is the console) is the device a domain can have: its frame and SPI 22.
+    passthrough_devices: &[PassthroughDevice {
+        grant: DeviceGrant::Uart1,
+        host_frame: PhysAddr(0xFF01_0000),
+        guest_frame: guest_platform::CADENCE_UART1,
+        intid: 32 + guest_platform::CADENCE_UART1_SPI,
+    }],
 });

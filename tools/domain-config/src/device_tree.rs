@@ -1,26 +1,32 @@
 //! The device tree a domain boots with: the QEMU-`virt`-compatible guest platform (memory, CPUs
-//! with PSCI, the GIC, the architected timer, the PL011 and, when granted, the PL031), shaped
-//! like the tree QEMU's `virt` machine generates, for a GICv2 or a GICv3 host.
+//! with PSCI, the GIC, the architected timer, the PL011, the PL031 and the nodes of the devices
+//! passed through to it), shaped like the tree QEMU's `virt` machine generates, for a GICv2 or a
+//! GICv3 host.
 
 use std::ops::Range;
 
 use somnus_abi::GuestPhysAddr;
+use somnus_abi::domain_bundle::DeviceGrant;
 use somnus_abi::guest_platform::{
     GIC_DISTRIBUTOR, GIC_DISTRIBUTOR_SIZE, GICV2_CPU_INTERFACE, GICV2_CPU_INTERFACE_SIZE, GICV3_REDISTRIBUTOR_STRIDE,
     GICV3_REDISTRIBUTORS, RTC, RTC_SPI, TIMER_PPIS, UART, UART_SPI,
 };
 use vm_fdt::{FdtWriter, FdtWriterResult};
 
+use crate::passthrough_nodes;
+
 /// `interrupts` cell: shared peripheral interrupt.
-const GIC_SPI: u32 = 0;
+pub(crate) const GIC_SPI: u32 = 0;
 /// `interrupts` cell: private peripheral interrupt.
 const GIC_PPI: u32 = 1;
 /// `interrupts` flags: level-sensitive, active high (what QEMU's `virt` tree uses).
-const IRQ_TYPE_LEVEL_HIGH: u32 = 4;
+pub(crate) const IRQ_TYPE_LEVEL_HIGH: u32 = 4;
 /// phandle of the interrupt controller.
 const GIC_PHANDLE: u32 = 1;
 /// phandle of the 24 MHz APB clock of the PrimeCell devices.
 const CLOCK_PHANDLE: u32 = 2;
+/// First phandle free for the nodes of passed-through devices.
+pub(crate) const FIRST_DEVICE_PHANDLE: u32 = 3;
 /// Frequency of the APB clock.
 const APB_CLOCK_HZ: u32 = 24_000_000;
 /// Path of the console, `/chosen/stdout-path`.
@@ -46,6 +52,8 @@ pub struct GuestTree<'a> {
     pub cmdline: Option<&'a str>,
     /// `/chosen/linux,initrd-start` and `-end`.
     pub initrd: Option<Range<u64>>,
+    /// Devices passed through to the domain (the PL031 has its node either way).
+    pub devices: &'a [DeviceGrant],
 }
 
 /// Writes the flattened device tree blob.
@@ -84,6 +92,7 @@ pub fn generate(tree: &GuestTree<'_>, gic: GicVersion) -> FdtWriterResult<Vec<u8
     write_primecell(&mut fdt, "pl011", UART, UART_SPI, &["uartclk", "apb_pclk"])?;
     // Every domain has a PL031: its own virtual one, or the machine's when it was granted.
     write_primecell(&mut fdt, "pl031", RTC, RTC_SPI, &["apb_pclk"])?;
+    passthrough_nodes::write(&mut fdt, tree.devices)?;
 
     let chosen = fdt.begin_node("chosen")?;
     fdt.property_string("stdout-path", STDOUT_PATH)?;
@@ -173,6 +182,6 @@ fn write_primecell(
     fdt.end_node(node)
 }
 
-fn strings(items: &[&str]) -> Vec<String> {
+pub(crate) fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|&item| item.to_owned()).collect()
 }

@@ -7,6 +7,7 @@ use std::ops::Range;
 use somnus_abi::domain_bundle::DeviceGrant;
 
 use crate::device_tree::{self, GicVersion, GuestTree};
+use crate::devices;
 use crate::error::ConfigError;
 use crate::kernel_image::{self, KernelFormat, Segment};
 use crate::layout::{self, DEVICE_TREE_RESERVE};
@@ -47,11 +48,13 @@ pub fn prepare(spec: DomainSpec) -> Result<PreparedDomain, ConfigError> {
         ConfigError::domain(&spec.reference, "kernel", format!("= {:?} {problem}", spec.kernel.written))
     })?;
     let layout = layout::place(&spec, &kernel)?;
+    let devices: Vec<DeviceGrant> = spec.devices.iter().map(|device| device.grant).collect();
     let tree = GuestTree {
         vcpus: spec.vcpus,
         ram: layout.ram.clone(),
         cmdline: spec.cmdline.as_deref(),
         initrd: layout.initrd.clone(),
+        devices: &devices,
     };
     let generate = |gic| {
         let blob = device_tree::generate(&tree, gic).map_err(|error| {
@@ -88,13 +91,13 @@ pub fn prepare(spec: DomainSpec) -> Result<PreparedDomain, ConfigError> {
         device_tree_address: layout.device_tree_address,
         device_tree_gicv2,
         device_tree_gicv3,
-        devices: spec.devices.iter().map(|device| device.grant).collect(),
+        devices,
     })
 }
 
 impl fmt::Display for PreparedDomain {
     /// One line: `linux: 2 vCPUs, 256 MiB, arm64 Linux Image, entry 0x40000000, device tree
-    /// 0x4fff0000, initrd 0x4f000000..0x4fff0000, devices rtc`.
+    /// 0x4fff0000, initrd 0x4f000000..0x4fff0000, rtc`.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plural = if self.vcpus == 1 { "" } else { "s" };
         write!(
@@ -113,10 +116,9 @@ impl fmt::Display for PreparedDomain {
         if let Some(initrd) = &self.initrd {
             write!(formatter, ", initrd {:#x}..{:#x}", initrd.start, initrd.end)?;
         }
-        for device in &self.devices {
-            match device {
-                DeviceGrant::Rtc => formatter.write_str(", rtc")?,
-            }
+        for grant in &self.devices {
+            let name = devices::DEVICES.iter().find(|device| device.grant == *grant).map_or("?", |device| device.name);
+            write!(formatter, ", {name}")?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@
 //! kernel = "images/Image"     # arm64 Linux Image, ELF64 AArch64, or raw binary
 //! initrd = "images/initrd.gz" # optional
 //! cmdline = "console=ttyAMA0" # optional: /chosen/bootargs
-//! devices = ["rtc"]           # optional: devices by name
+//! devices = ["rtc"]           # optional: devices by name (qemu-virt: rtc; zcu102: uart1)
 //! ```
 //!
 //! Every refusal is a [`ConfigError`], one line naming the file, the domain and the field.
@@ -25,6 +25,7 @@ pub mod error;
 pub mod host;
 pub mod kernel_image;
 pub mod layout;
+pub mod passthrough_nodes;
 pub mod validate;
 
 use std::path::Path;

@@ -191,7 +191,13 @@ fn check_devices(
         let fail = |problem: String| Err(ConfigError::domain(reference, format!("devices[{index}]"), problem));
         let device = match devices::find(name) {
             Some(device) if device.boards.contains(&board) => device,
-            Some(_) => return fail(format!("= {name:?}: device {name:?} is not available on board {}", board.name())),
+            Some(device) => {
+                return fail(format!(
+                    "= {name:?}: device {name:?} is not available on board {} (only on {})",
+                    board.name(),
+                    device.board_names()
+                ));
+            }
             None => {
                 let known = devices::names_on(board);
                 let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };

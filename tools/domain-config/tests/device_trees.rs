@@ -5,6 +5,7 @@ use std::process::Command;
 
 use fdt::Fdt;
 use fdt::node::FdtNode;
+use somnus_abi::domain_bundle::DeviceGrant;
 use somnus_domain_config::device_tree::{GuestTree, STDOUT_PATH, generate};
 use somnus_domain_config::{GicVersion, layout::DEVICE_TREE_RESERVE};
 
@@ -16,11 +17,12 @@ fn linux_tree() -> GuestTree<'static> {
         ram: 0x4000_0000..0x4400_0000,
         cmdline: Some("console=ttyAMA0 earlycon"),
         initrd: Some(0x43fe_f000..0x43fe_f028),
+        devices: &[],
     }
 }
 
 fn minimal_tree() -> GuestTree<'static> {
-    GuestTree { vcpus: 1, ram: 0x4000_0000..0x4020_0000, cmdline: None, initrd: None }
+    GuestTree { vcpus: 1, ram: 0x4000_0000..0x4020_0000, cmdline: None, initrd: None, devices: &[] }
 }
 
 /// The big-endian 32-bit cells of a property.
@@ -141,6 +143,37 @@ fn optional_parts_are_left_out() {
         assert!(chosen.property(absent).is_none(), "{absent}");
     }
     assert_eq!(node(&fdt, "/cpus").children().count(), 1);
+    assert!(fdt.find_node("/serial@ff010000").is_none(), "UART1 only when granted");
+}
+
+/// A zcu102 domain given UART1 (`devices = ["uart1"]`).
+fn uart1_tree() -> GuestTree<'static> {
+    GuestTree { devices: &[DeviceGrant::Uart1], ..minimal_tree() }
+}
+
+#[test]
+fn uart1_has_the_node_linux_xilinx_uartps_binds_to() {
+    for gic in [GicVersion::V2, GicVersion::V3] {
+        let blob = generate(&uart1_tree(), gic).unwrap();
+        let fdt = Fdt::new(&blob).unwrap();
+        let uart = node(&fdt, "/serial@ff010000");
+        assert_eq!(strings(uart, "compatible"), ["xlnx,zynqmp-uart", "cdns,uart-r1p12"]);
+        assert_eq!(cells(uart, "reg"), pairs(&[0xff01_0000, 0x1000]));
+        // SPI 22 (INTID 54), level-sensitive active high, as on the ZynqMP.
+        assert_eq!(cells(uart, "interrupts"), [0, 22, 4]);
+        assert_eq!(strings(uart, "clock-names"), ["uart_clk", "pclk"]);
+        let clock = node(&fdt, "/uart1-clock");
+        assert_eq!(strings(clock, "compatible"), ["fixed-clock"]);
+        assert_eq!(cells(clock, "#clock-cells"), [0]);
+        assert_eq!(cells(clock, "clock-frequency"), [100_000_000]);
+        assert_eq!(cells(uart, "clocks"), [cells(clock, "phandle")[0]; 2]);
+        let phandles: Vec<u32> = ["/intc@8000000", "/apb-pclk", "/uart1-clock"]
+            .iter()
+            .map(|path| cells(node(&fdt, path), "phandle")[0])
+            .collect();
+        assert_eq!(phandles, [1, 2, 3], "every phandle is unique");
+        assert_eq!(fdt.chosen().stdout().map(|uart| uart.name), Some("pl011@9000000"), "still the console");
+    }
 }
 
 #[test]
@@ -169,6 +202,23 @@ fn dtc_decompiles_both_trees_without_warnings() {
             assert!(source.contains(expected), "{expected:?} missing from the GIC{name} tree:\n{source}");
         }
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn dtc_accepts_the_uart1_node_and_its_clock() {
+    if dtc_missing() {
+        println!("note: dtc is not installed; skipping the dtc check (apt-get install device-tree-compiler)");
+        return;
+    }
+    let dir = common::scratch_dir("dtc-uart1");
+    let path = dir.join("guest-uart1.dtb");
+    std::fs::write(&path, generate(&uart1_tree(), GicVersion::V2).unwrap()).unwrap();
+    let output = Command::new("dtc").args(["-I", "dtb", "-O", "dts"]).arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && stderr.trim().is_empty(), "dtc: {stderr}");
+    let source = String::from_utf8_lossy(&output.stdout);
+    assert!(source.contains("serial@ff010000 {"), "{source}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

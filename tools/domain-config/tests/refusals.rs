@@ -44,7 +44,14 @@ fn refusals() -> Vec<Refusal> {
             host: common::zcu102(),
             domain: Some(named("a")),
             field: "devices[0]",
-            problem: "device \"rtc\" is not available on board zcu102",
+            problem: "device \"rtc\" is not available on board zcu102 (only on qemu-virt)",
+        },
+        Refusal {
+            fixture: "device-uart1-on-qemu-virt",
+            host: qemu,
+            domain: Some(named("a")),
+            field: "devices[0]",
+            problem: "= \"uart1\": device \"uart1\" is not available on board qemu-virt (only on zcu102)",
         },
         refusal("device-twice", Some(named("a")), "devices[1]", "= \"rtc\" is listed twice"),
         refusal(
@@ -130,6 +137,8 @@ fn the_same_file_passes_where_the_machine_allows_it() {
     assert_eq!(build_bundle(&path, &six_cpus).expect("six CPUs are enough").domain_count(), 1);
     let path = common::fixture("refusals/device-not-on-board.toml");
     assert!(build_bundle(&path, &common::qemu_virt()).is_ok(), "qemu-virt has the RTC");
+    let path = common::fixture("refusals/device-uart1-on-qemu-virt.toml");
+    assert!(build_bundle(&path, &common::zcu102()).is_ok(), "zcu102 has UART1");
 }
 
 #[test]
