@@ -28,6 +28,8 @@
 
 #![no_std]
 
+pub mod abort_probe;
+pub mod cadence_uart;
 pub mod conduit;
 pub mod console;
 pub mod counter;
