@@ -15,6 +15,7 @@ use spin::Mutex;
 use crate::arch::aarch64::hypervisor_timer::now_ns;
 use crate::arch::aarch64::{cpu, vcpu_switch, vcpu_table, virtual_cpu_interface};
 use crate::interrupts::GIC;
+use crate::report_limit::ReportLimit;
 use crate::run_loop::{self, SCHEDULER};
 use crate::scheduler::{BlockReason, MAX_VCPUS, RunState, slot_of};
 use crate::services;
@@ -27,6 +28,8 @@ static DISCARD_TIMER: [AtomicBool; MAX_VCPUS] = [const { AtomicBool::new(false) 
 static TIMER_DEADLINES: [AtomicU64; MAX_VCPUS] = [const { AtomicU64::new(0) }; MAX_VCPUS];
 /// Interrupts withdrawn since the vCPU last ran, to take out of its list registers.
 static WITHDRAWN: [Mutex<heapless::Vec<u32, 64>>; MAX_VCPUS] = [const { Mutex::new(heapless::Vec::new()) }; MAX_VCPUS];
+/// Interrupts dropped because a vCPU's queue was full (for rate-limited reports).
+static DROPPED: [ReportLimit; MAX_VCPUS] = [const { ReportLimit::new() }; MAX_VCPUS];
 /// Owner of each passed-through SPI.
 static SPI_OWNERS: Mutex<[Option<DomainId>; 1020]> = Mutex::new([None; 1020]);
 
@@ -50,7 +53,13 @@ pub fn inject(target: VcpuId, interrupt: QueuedInterrupt) {
         return;
     }
     if QUEUES[slot].lock().push(interrupt).is_err() {
-        crate::println!("somnus: {target:?}: virtual interrupt queue full, INTID {} dropped", interrupt.intid);
+        // A guest can pend more than fits on purpose: it must not flood the console.
+        if let Some(dropped) = DROPPED[slot].occurred() {
+            crate::println!(
+                "somnus: {target:?}: virtual interrupt queue full, INTID {} dropped ({dropped} so far)",
+                interrupt.intid
+            );
+        }
     }
     let decision = {
         let mut scheduler = SCHEDULER.lock();

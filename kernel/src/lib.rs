@@ -18,6 +18,7 @@ pub mod interrupts;
 pub mod list_register;
 pub mod memory_map;
 pub mod platform;
+pub mod report_limit;
 pub mod scheduler;
 pub mod service_host;
 pub mod stage2_tables;

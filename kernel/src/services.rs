@@ -11,6 +11,8 @@ use crate::virtual_interrupts::QueuedInterrupt;
 use crate::{domain_lifecycle, interrupt_delivery};
 
 static REGISTRY: Once<ServiceRegistry> = Once::new();
+/// Messages whose actions did not all fit (a guest can cause them over and over).
+static ACTION_OVERFLOWS: crate::report_limit::ReportLimit = crate::report_limit::ReportLimit::new();
 
 /// The service tasks' stacks, zero-initialised in `.bss` (never built on a stack).
 static mut SERVICE_STACKS: [ServiceStack; MAX_SERVICES] =
@@ -60,9 +62,11 @@ pub fn run_on_service_stack(
     // SAFETY: the stack belongs to this service, whose lock the caller holds, so no other CPU
     // uses it; the job outlives the call.
     unsafe { guest_entry::call_on_stack(stack_top, run_job, (&raw mut job).cast()) };
-    if job.actions.dropped > 0 {
+    if job.actions.dropped > 0
+        && let Some(times) = ACTION_OVERFLOWS.occurred()
+    {
         crate::println!(
-            "somnus: a service produced more than {MAX_ACTIONS_PER_MESSAGE} actions; {} dropped",
+            "somnus: a service produced more than {MAX_ACTIONS_PER_MESSAGE} actions; {} dropped ({times} times so far)",
             job.actions.dropped
         );
     }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod function;
+pub mod line_budget;
 pub mod management;
 pub mod power_state;
 pub mod service;

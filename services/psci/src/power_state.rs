@@ -95,6 +95,8 @@ pub struct DomainRecord {
     pub since_ns: u64,
     /// Where its last SYSTEM_SUSPEND asked to resume.
     pub last_resume_point: Option<ResumePoint>,
+    /// Console lines its suspends and resumes may still cause.
+    pub line_budget: crate::line_budget::LineBudget,
 }
 
 impl DomainRecord {
@@ -114,6 +116,7 @@ impl DomainRecord {
             paused: false,
             since_ns: 0,
             last_resume_point: None,
+            line_budget: crate::line_budget::LineBudget::default(),
         }
     }
 

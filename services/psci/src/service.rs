@@ -138,10 +138,17 @@ impl PsciService {
                 record.power = DomainPower::Running;
                 record.vcpus[resumer as usize] = VcpuPower::On;
                 record.counters.resume_count += 1;
-                actions.push(console_line(
-                    record.id,
-                    format_args!("somnus: domain {} resumed by {}", record.id.index + 1, WakeSource(intid)),
-                ));
+                if let Some(left_out) = record.line_budget.take(now_ns) {
+                    actions.push(console_line(
+                        record.id,
+                        format_args!(
+                            "somnus: domain {} resumed by {}{}",
+                            record.id.index + 1,
+                            WakeSource(intid),
+                            LeftOut(left_out)
+                        ),
+                    ));
+                }
                 record.counters.last_wake_intid = Some(intid);
                 record.leave_power_down(resumer, now_ns);
                 management::changed(record, now_ns, actions);
@@ -281,10 +288,17 @@ fn system_suspend(record: &mut DomainRecord, call: &Call, actions: &mut dyn Acti
     record.counters.suspend_count += 1;
     record.last_resume_point = Some(resume);
     management::changed(record, call.now_ns, actions);
-    actions.push(console_line(
-        record.id,
-        format_args!("somnus: domain {} suspended, resume at {:#x}", record.id.index + 1, resume.entry),
-    ));
+    if let Some(left_out) = record.line_budget.take(call.now_ns) {
+        actions.push(console_line(
+            record.id,
+            format_args!(
+                "somnus: domain {} suspended, resume at {:#x}{}",
+                record.id.index + 1,
+                resume.entry,
+                LeftOut(left_out)
+            ),
+        ));
+    }
     record.enter_power_down(index, call.now_ns);
     actions.push(Action::PowerOffVcpu { target: call.caller });
     None
@@ -360,6 +374,15 @@ impl core::fmt::Display for WakeSource {
 }
 
 /// A line for the hypervisor console (truncated if it is longer than an action carries).
+/// ` (N similar lines left out)` after a quiet spell, or nothing.
+struct LeftOut(u32);
+
+impl core::fmt::Display for LeftOut {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0 == 0 { Ok(()) } else { write!(formatter, " ({} similar lines left out)", self.0) }
+    }
+}
+
 fn console_line(domain: DomainId, arguments: core::fmt::Arguments<'_>) -> Action {
     struct Writer(ConsoleText);
     impl core::fmt::Write for Writer {

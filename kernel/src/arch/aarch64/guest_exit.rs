@@ -18,6 +18,9 @@ use crate::service_host::DeliveryError;
 use crate::services;
 use crate::trap::{self, Trap, system_register_op0};
 
+/// SErrors taken from guests (reported at a limited rate).
+static SERRORS: crate::report_limit::ReportLimit = crate::report_limit::ReportLimit::new();
+
 /// NOT_SUPPORTED, for calls no service takes.
 const NOT_SUPPORTED: u64 = u64::MAX;
 
@@ -27,7 +30,14 @@ extern "C" fn somnus_guest_exit(vector: u64) {
     match (run_loop::loaded_vcpu(), vector % 4) {
         (Some(id), 0) => handle_synchronous(id),
         (_, 1 | 2) => crate::interrupts::handle_irq(),
-        (id, _) => crate::println!("somnus: SError from {id:?} (ESR_EL2 {:#x}); continuing", ESR_EL2.get()),
+        (id, _) => {
+            if let Some(times) = SERRORS.occurred() {
+                crate::println!(
+                    "somnus: SError from {id:?} (ESR_EL2 {:#x}, {times} so far); continuing",
+                    ESR_EL2.get()
+                );
+            }
+        }
     }
     run_loop::schedule();
 }
