@@ -36,7 +36,7 @@ impl fmt::Display for Change {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let figure = &self.current;
         let permille = self.permille();
-        let sign = if permille < 0 { '-' } else { '+' };
+        let sign = if figure.instructions < self.baseline { '-' } else { '+' };
         let (whole, tenths) = (permille.unsigned_abs() / 10, permille.unsigned_abs() % 10);
         write!(
             formatter,
@@ -127,6 +127,8 @@ mod tests {
         assert!(comparison.passed());
         assert_eq!(comparison.improvements[0].permille(), -100);
         assert!(comparison.improvements[0].to_string().ends_with("(-10.0 %)"));
+        let slightly = Change { current: figure("a", GicVersion::V2, 99_999), baseline: 100_000 };
+        assert!(slightly.to_string().ends_with("(-0.0 %)"), "{slightly}");
         assert_eq!(comparison.unknown, [figure("new", GicVersion::V2, 5)]);
     }
 

@@ -65,8 +65,11 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let configurations = runs::select(args.board, args.gic).map_err(anyhow::Error::msg)?;
     let iterations = args.iterations.unwrap_or(if args.quick { QUICK_ITERATIONS } else { FULL_ITERATIONS });
     let options = Options { configurations, iterations, sizes: !args.quick };
-    let sink = Sink::Terminal;
-    let report = measure(&options, &sink)?;
+    // Builds and QEMU runs write to logs; stdout carries the table only.
+    let build_log = runs::output_dir().join("logs").join("build.log");
+    let sink = Sink::log_file(&build_log)?;
+    eprintln!("bench: build output in {}", build_log.display());
+    let report = measure(&options, &sink, &|line| eprintln!("{line}"))?;
     print!("{}", table::markdown(&report.figures));
     print_sizes(&report);
     let written = write_report(&report)?;
@@ -89,7 +92,7 @@ pub fn check_for_test_suite(report: &mut Report) {
     let log = paths::test_log_dir().join(format!("{NAME}.log"));
     let outcome = Sink::log_file(&log).and_then(|sink| {
         let options = Options { configurations: runs::ALL.to_vec(), iterations: QUICK_ITERATIONS, sizes: false };
-        let measured = measure(&options, &sink)?;
+        let measured = measure(&options, &sink, &|line| sink.note(line))?;
         sink.note(&table::markdown(&measured.figures));
         let comparison = compare_with_baseline(&measured)?;
         sink.note(&describe(&comparison));
@@ -113,8 +116,9 @@ pub fn check_for_test_suite(report: &mut Report) {
     }
 }
 
-/// Builds, boots and measures everything `options` asks for.
-pub fn measure(options: &Options, sink: &Sink) -> Result<BenchReport> {
+/// Builds, boots and measures everything `options` asks for; commands print to `sink`, each step
+/// is announced to `progress`.
+pub fn measure(options: &Options, sink: &Sink, progress: &dyn Fn(&str)) -> Result<BenchReport> {
     host_tools::ensure(host_tools::QEMU, sink)?;
     let output = runs::output_dir();
     let logs = output.join("logs");
@@ -122,7 +126,7 @@ pub fn measure(options: &Options, sink: &Sink) -> Result<BenchReport> {
     let mut images: BTreeMap<Board, PathBuf> = BTreeMap::new();
     for configuration in &options.configurations {
         if let Entry::Vacant(entry) = images.entry(configuration.board) {
-            sink.note(&format!("bench: building the benchmark image of {}", configuration.board));
+            progress(&format!("bench: building the benchmark image of {}", configuration.board));
             entry.insert(runs::build_bench_image(configuration.board, &domains, sink)?);
         }
     }
@@ -132,14 +136,14 @@ pub fn measure(options: &Options, sink: &Sink) -> Result<BenchReport> {
         if bare_metal.contains_key(&machine.gic.number()) {
             continue;
         }
-        sink.note(&format!("bench: bare metal, qemu-virt GICv{}", machine.gic.number()));
+        progress(&format!("bench: bare metal, qemu-virt GICv{}", machine.gic.number()));
         let log = logs.join(format!("bare-metal-gicv{}.log", machine.gic.number()));
         let lines = runs::run(machine, EntryLevel::El1, &runs::guest_elf(), &log)?;
         bare_metal.insert(machine.gic.number(), lines);
     }
     let mut report = BenchReport { date: calendar::today(), qemu_version: qemu_version()?, ..BenchReport::default() };
     for configuration in &options.configurations {
-        sink.note(&format!("bench: {} ({} iterations)", configuration.label(), options.iterations));
+        progress(&format!("bench: {} ({} iterations)", configuration.label(), options.iterations));
         let log = logs.join(format!("{}-gicv{}.log", configuration.board, configuration.gic.number()));
         let lines = runs::run(configuration.machine(), EntryLevel::El2, &images[&configuration.board], &log)?;
         let bare = &bare_metal[&configuration.bare_metal_machine().gic.number()];
@@ -153,7 +157,7 @@ pub fn measure(options: &Options, sink: &Sink) -> Result<BenchReport> {
             if report.image_sizes.iter().any(|(measured, _)| *measured == board) {
                 continue;
             }
-            sink.note(&format!("bench: building the image of {board} without domains, for its size"));
+            progress(&format!("bench: building the image of {board} without domains, for its size"));
             let elf = runs::build_plain_image(board, sink)?;
             let bytes = std::fs::read(&elf).with_context(|| format!("reading {}", elf.display()))?;
             report.image_sizes.push((board, image_size::measure(&bytes)?));
