@@ -146,9 +146,19 @@ fn report_wake_up(vcpu: VcpuId, intid: u32) {
     deliver(Message::WakeUp { vcpu, intid, time_ns });
 }
 
-/// Drops every queued interrupt of a vCPU (it was reset).
+/// Drops every queued interrupt of a vCPU (its domain is rebuilt as a new generation); a
+/// passed-through interrupt among them is deactivated at the physical GIC, or the device could
+/// never interrupt the new generation.
 pub fn clear(target: VcpuId) {
-    QUEUES[slot_of(target)].lock().clear();
+    let slot = slot_of(target);
+    WITHDRAWN[slot].lock().clear();
+    QUEUES[slot].lock().clear(|physical| {
+        if physical != VIRTUAL_TIMER_INTID
+            && let Some(gic) = GIC.get()
+        {
+            gic.deactivate(physical);
+        }
+    });
 }
 
 /// Whether something is pending for the vCPU loaded on this CPU (WFI then does not block).

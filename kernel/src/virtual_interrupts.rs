@@ -108,9 +108,29 @@ impl InterruptQueue {
         self.entries.len()
     }
 
-    /// Drops everything (the vCPU was reset).
-    pub fn clear(&mut self) {
+    /// Drops everything (the vCPU was rebuilt), handing each physical interrupt a dropped entry
+    /// carried to `deactivate`: nobody would end it otherwise, and it could never fire again.
+    pub fn clear(&mut self, mut deactivate: impl FnMut(u32)) {
+        for physical in self.entries.iter().filter_map(|queued| queued.physical) {
+            deactivate(physical);
+        }
         self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod clear_tests {
+    use super::*;
+
+    #[test]
+    fn clearing_hands_back_the_physical_interrupts() {
+        let mut queue = InterruptQueue::new();
+        queue.push(QueuedInterrupt { intid: 40, priority: 0x10, physical: None, notify_end: false }).unwrap();
+        queue.push(QueuedInterrupt { intid: 54, priority: 0x20, physical: Some(54), notify_end: false }).unwrap();
+        let mut deactivated = Vec::new();
+        queue.clear(|physical| deactivated.push(physical));
+        assert_eq!(deactivated, [54]);
+        assert!(queue.is_empty());
     }
 }
 
@@ -169,7 +189,7 @@ mod tests {
         assert_eq!(queue.push(interrupt(99, 0x10)), Err(QueueError::Full));
         queue.withdraw(100);
         assert_eq!(queue.len(), QUEUE_CAPACITY - 1);
-        queue.clear();
+        queue.clear(|_| {});
         assert!(queue.is_empty());
     }
 }
