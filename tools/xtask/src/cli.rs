@@ -109,6 +109,12 @@ pub struct RunArgs {
     /// Put the board's serial line on a Unix socket server instead of the terminal.
     #[arg(long, value_name = "unix:PATH", value_parser = parse_console)]
     pub console: Option<Console>,
+    /// Boot through Debian's U-Boot (u-boot-qemu, fetched into target/assets/) as QEMU's
+    /// firmware: it finds boot.scr and somnus.itb on a FAT disk made of
+    /// target/images/<board>/boot-partition/ and boots them by itself, as a ZCU102 boots from its
+    /// SD card (qemu-virt only).
+    #[arg(long)]
+    pub u_boot: bool,
     /// Extra QEMU arguments, appended unchanged (e.g. `-- -s -S`).
     #[arg(last = true, value_name = "EXTRA-QEMU-ARGS")]
     pub qemu_args: Vec<OsString>,
@@ -123,6 +129,15 @@ impl RunArgs {
     /// The domain configuration: `--domains` or the board's default.
     pub fn domains(&self) -> PathBuf {
         self.domains.clone().unwrap_or_else(|| paths::default_domains(self.build.board))
+    }
+
+    /// Why these options cannot run, if they cannot: a machine the board refuses, or `--u-boot`
+    /// on a board it cannot boot.
+    fn refusal(&self) -> Option<String> {
+        match self.machine() {
+            Err(message) => Some(message),
+            Ok(machine) => self.u_boot.then(|| crate::u_boot::refusal(machine)).flatten(),
+        }
     }
 }
 
@@ -208,7 +223,7 @@ impl Cli {
     {
         let cli = Self::try_parse_from(args)?;
         let refusal = match &cli.command {
-            Command::Run(run) => run.machine().err().map(|message| ("run", message)),
+            Command::Run(run) => run.refusal().map(|message| ("run", message)),
             Command::Image(image) => image.machine().err().map(|message| ("image", message)),
             Command::Build(_) | Command::Test(_) | Command::Bench(_) | Command::FetchLinux(_) => None,
         };
@@ -316,6 +331,17 @@ mod tests {
         let run = run_args(&["run", "--smp", "2", "--", "-s", "-S", "--gic", "-icount", "shift=0"]);
         assert_eq!(run.qemu_args, ["-s", "-S", "--gic", "-icount", "shift=0"]);
         assert_eq!(run.machine().unwrap().smp, 2);
+    }
+
+    #[test]
+    fn u_boot_on_qemu_virt_only() {
+        assert!(!run_args(&["run"]).u_boot);
+        let run = run_args(&["run", "--u-boot", "--gic", "3", "--", "-s"]);
+        assert!(run.u_boot);
+        assert_eq!(run.qemu_args, ["-s"]);
+        let err = parse(&["run", "--board", "zcu102", "--u-boot"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
+        assert!(err.to_string().contains("qemu-virt only"), "{err}");
     }
 
     #[test]

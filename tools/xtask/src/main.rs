@@ -4,7 +4,8 @@
 //! - `cargo xtask image [--board B] [--features F] [--domains FILE] [--smp N]`: write
 //!   `target/images/<board>/` (domains.bundle, somnus.elf, somnus.bin, and somnus.itb for zcu102).
 //! - `cargo xtask run [--board B] [--gic 2|3] [--smp N] [--cpu C] [--domains FILE]
-//!   [--console unix:PATH] [-- ARGS]`: boot the image under QEMU.
+//!   [--console unix:PATH] [--u-boot] [-- ARGS]`: boot the image under QEMU (`--u-boot`: through
+//!   Debian's U-Boot, which finds the FIT image on a FAT disk as a board finds it on its SD card).
 //! - `cargo xtask test [--filter S] [--skip-host] [--skip-qemu] [--domains FILE]`: every check,
 //!   ending with `N passed, M failed`.
 //! - `cargo xtask bench [--board B] [--gic 2|3] [--iterations N] [--check] [--quick]`: the hot
@@ -33,6 +34,7 @@ mod qemu_tests;
 mod qemu_tests_linux;
 mod run;
 mod test_suite;
+mod u_boot;
 
 use std::process::ExitCode;
 

@@ -48,6 +48,15 @@ impl EntryLevel {
 /// QEMU's arguments to boot `kernel` (an ELF, or a raw binary with an arm64 Image header) on
 /// `machine`, entering it at `level`.
 pub fn qemu_args(machine: Machine, level: EntryLevel, kernel: &Path, serial: &Serial) -> Vec<OsString> {
+    let mut args = machine_args(machine, level, serial);
+    args.push("-kernel".into());
+    args.push(kernel.as_os_str().to_owned());
+    args
+}
+
+/// QEMU's arguments for `machine` started at `level` with its serial line on `serial`, without
+/// anything to boot (`-kernel`, or firmware such as U-Boot's `-bios`).
+pub fn machine_args(machine: Machine, level: EntryLevel, serial: &Serial) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
     let options = level.machine_options();
@@ -81,8 +90,6 @@ pub fn qemu_args(machine: Machine, level: EntryLevel, kernel: &Path, serial: &Se
         push(&["-audiodev", "none,id=a"]);
     }
     args.extend(serial_args.into_iter().map(OsString::from));
-    args.push("-kernel".into());
-    args.push(kernel.as_os_str().to_owned());
     args
 }
 

@@ -1,5 +1,5 @@
 //! `cargo xtask run`: build the image with its domains and replace this process with QEMU
-//! booting it.
+//! booting it, directly or, with `--u-boot`, through U-Boot from a boot partition.
 
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::CommandExt;
@@ -31,7 +31,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
             Serial::UnixSocket(path.clone())
         }
     };
-    let mut command = qemu::qemu_command(machine, &image.elf, &serial, &args.qemu_args);
+    let mut command = if args.u_boot {
+        crate::u_boot::qemu_command(&sink, machine, &image.elf, &image.bin, &serial, &args.qemu_args)?
+    } else {
+        qemu::qemu_command(machine, &image.elf, &serial, &args.qemu_args)
+    };
     eprintln!("$ {}", describe(&command));
     if serial == Serial::Terminal {
         eprintln!("(QEMU: press Ctrl-A X to quit, Ctrl-A C for the monitor)");

@@ -1,7 +1,8 @@
 //! Test assets that are downloaded or generated, never committed (all below `target/assets/`):
 //! Debian's arm64 Linux kernel and busybox, fetched with the distribution's package tools
 //! ([`linux_packages`], cached by [`package_cache`]), and the initramfs images built from them
-//! for the Linux test scenarios of `tests/linux/` ([`initramfs`], [`linux_scenarios`]).
+//! for the Linux test scenarios of `tests/linux/` ([`initramfs`], [`linux_scenarios`]), and Debian's
+//! U-Boot for QEMU ([`u_boot_package`]).
 //!
 //! The directory is fixed below the repository root (not `$CARGO_TARGET_DIR`), because the
 //! domain files in `tests/linux/` name the kernel and initramfs by paths relative to themselves.
@@ -15,6 +16,7 @@ pub mod linux_packages;
 pub mod linux_scenarios;
 pub mod package_cache;
 pub mod private_apt;
+pub mod u_boot_package;
 
 use std::path::PathBuf;
 

@@ -9,6 +9,11 @@ use anyhow::{Context, Result, ensure};
 
 use crate::process::Sink;
 
+/// The one configuration of the image, which boots its kernel. U-Boot built with
+/// `CONFIG_FIT_BEST_MATCH` (Debian's is) ignores `default` in a FIT without device trees, so
+/// boot scripts name it: `bootm <address>#config-1`.
+pub const CONFIGURATION: &str = "config-1";
+
 /// The kernel a FIT image carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FitKernel<'a> {
@@ -55,8 +60,8 @@ pub fn its_text(kernel: &FitKernel<'_>) -> String {
     }};
 
     configurations {{
-        default = "config-1";
-        config-1 {{
+        default = "{configuration}";
+        {configuration} {{
             description = "{description}";
             kernel = "kernel";
         }};
@@ -64,6 +69,7 @@ pub fn its_text(kernel: &FitKernel<'_>) -> String {
 }};
 "#,
         data_file = escape(kernel.data_file),
+        configuration = CONFIGURATION,
         load = address_cells(kernel.load, cells),
         entry = address_cells(kernel.entry, cells),
     );

@@ -33,6 +33,9 @@ pub enum Artifact {
     Elf,
     /// `somnus.bin`: an arm64 Image, which QEMU boots with the device tree address in x0.
     RawBinary,
+    /// `somnus.itb` on a boot partition that U-Boot, QEMU's firmware, finds and boots by itself
+    /// (see [`crate::u_boot`]).
+    UBootFit,
 }
 
 /// How QEMU boots the image.
@@ -117,6 +120,7 @@ pub fn all() -> Vec<QemuTest> {
     tests.extend(vgic_tests::all());
     tests.extend(crate::qemu_tests::psci_tests::all());
     tests.extend(crate::qemu_tests::pwrctl_tests::all());
+    tests.extend(crate::qemu_tests::u_boot_tests::all());
     tests
 }
 

@@ -89,7 +89,7 @@ const CONTEXT_SWITCH: GuestExpectations = GuestExpectations {
 
 /// The demo: `hello` (d1) shows the device tree and the command line of its domain file and
 /// passes; `heartbeat` (d2) takes its one-second interval from its command line and beats.
-const DEMO: GuestExpectations = GuestExpectations {
+pub const DEMO: GuestExpectations = GuestExpectations {
     domains: 2,
     required: &[
         Pattern::domain(1, "hello: device tree of "),

@@ -12,6 +12,7 @@ pub mod kernel_log;
 pub mod psci_tests;
 pub mod pwrctl_tests;
 pub mod runner;
+pub mod u_boot_tests;
 pub mod vgic_tests;
 
 use std::collections::HashMap;
@@ -93,7 +94,7 @@ pub fn run(tests: &[QemuTest], report: &mut Report) {
         let expected = Expected { machine: test.machine, domains: built.domain_count };
         let kernel = match test.boot.artifact {
             Artifact::Elf => &built.elf,
-            Artifact::RawBinary => &built.bin,
+            Artifact::RawBinary | Artifact::UBootFit => &built.bin,
         };
         if let Some(drive) = test.drive {
             match pwrctl_tests::run(test, drive, kernel, &log) {
@@ -103,7 +104,21 @@ pub fn run(tests: &[QemuTest], report: &mut Report) {
             continue;
         }
         let extra = test.boot.extra_args();
-        let command = qemu_command_entering(test.machine, test.boot.level, kernel, &Serial::Stdout, &extra);
+        let command = if test.boot.artifact == Artifact::UBootFit {
+            let partition_log = log_dir.join(format!("{name}-boot-partition.log"));
+            let command = Sink::log_file(&partition_log).and_then(|sink| {
+                crate::u_boot::qemu_command(&sink, test.machine, &built.elf, &built.bin, &Serial::Stdout, &extra)
+            });
+            match command {
+                Ok(command) => command,
+                Err(error) => {
+                    report.fail(name, &format!("preparing the boot partition: {error:#}"), Some(&partition_log));
+                    continue;
+                }
+            }
+        } else {
+            qemu_command_entering(test.machine, test.boot.level, kernel, &Serial::Stdout, &extra)
+        };
         let check = |lines: &[String]| (test.check)(expected, lines);
         let limits = Limits { timeout: test.timeout, settle: SETTLE };
         match runner::boot_and_watch(command, &log, limits, test.input, &check) {

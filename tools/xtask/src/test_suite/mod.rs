@@ -49,6 +49,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     for check in host {
         host_checks::run(check, &mut report);
     }
+    let qemu = qemu_tests::u_boot_tests::prepare(qemu, &mut report);
     qemu_tests::run(&crate::qemu_tests_linux::prepare(qemu, &mut report), &mut report);
     if bench {
         crate::bench::check_for_test_suite(&mut report);
