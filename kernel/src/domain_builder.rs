@@ -77,10 +77,12 @@ fn map_interrupt_controller(translation: Stage2, platform: &PlatformInfo) -> Res
     Ok(())
 }
 
-/// The board devices the image names, each granted to at most one domain.
+/// The board devices the image names, each granted to at most one domain, never the
+/// hypervisor's own console (a device tree may make a board's usual spare UART the console).
 fn granted_devices(
     image: &DomainImage,
     passthrough: &[PassthroughDevice],
+    platform: &PlatformInfo,
 ) -> Result<heapless::Vec<PassthroughDevice, MAX_DEVICES>, &'static str> {
     let mut devices = heapless::Vec::new();
     for grant in &image.devices {
@@ -88,6 +90,9 @@ fn granted_devices(
             .iter()
             .find(|device| device.grant == *grant)
             .ok_or("a device is not available on this board")?;
+        if device.host_frame.0 == platform.uart.base.0 & !0xFFF {
+            return Err("a device is the hypervisor's console UART");
+        }
         if interrupt_delivery::owner_of(device.intid).is_some() {
             return Err("a device is already given to another domain");
         }
@@ -142,7 +147,7 @@ fn build(
     if (0..vcpu_count).any(|vcpu| pcpu_of(vcpu) >= platform.cpu_count) {
         return Err("a vCPU is pinned to a physical CPU that does not exist");
     }
-    let devices = granted_devices(image, passthrough)?;
+    let devices = granted_devices(image, passthrough, platform)?;
     let host = allocator.allocate(size).ok_or("not enough host memory left")?;
     let translation = Stage2::new().map_err(|_| "out of stage-2 tables")?;
     translation.map_ram(RAM_BASE.0, host, size).map_err(|_| "stage-2 mapping failed")?;
