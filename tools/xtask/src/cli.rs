@@ -187,7 +187,7 @@ pub struct BenchArgs {
     /// Only this GIC version [default: both on qemu-virt, 2 on zcu102].
     #[arg(long, value_enum)]
     pub gic: Option<GicVersion>,
-    /// Iterations per path (1..=4096) [default: 1000, or 20 with --quick].
+    /// Iterations per path (1..=4096) [default: 1000, or 50 with --quick].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub iterations: Option<u16>,
     /// Fail if a path is more than 5 % worse than docs/bench-baseline.json.

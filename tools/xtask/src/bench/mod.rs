@@ -43,7 +43,7 @@ pub const FULL_ITERATIONS: u16 = 1000;
 
 /// Iterations per path with `--quick` (and in `cargo xtask test`): the counts are deterministic,
 /// the median of a few iterations is the same.
-pub const QUICK_ITERATIONS: u16 = 20;
+pub const QUICK_ITERATIONS: u16 = 50;
 
 /// The committed baseline, relative to the repository root.
 pub const BASELINE: &str = "docs/bench-baseline.json";
