@@ -224,9 +224,19 @@ impl Session {
     /// Reads console text for `time` on the test's own connection; returns the complete lines
     /// (the first and last, possibly cut by the connection's start and end, are left out).
     pub fn read_console(&mut self, time: Duration) -> Result<Vec<String>, String> {
+        self.type_and_read(&[], time)
+    }
+
+    /// Types `bytes` on the console (they go to the domain with the input focus), then reads
+    /// console text for `time` on the same connection, as [`Self::read_console`] does.
+    pub fn type_and_read(&mut self, bytes: &[u8], time: Duration) -> Result<Vec<String>, String> {
         self.check_time()?;
         let mut stream = UnixStream::connect(&self.socket).map_err(|e| format!("connecting to the console: {e}"))?;
         stream.set_read_timeout(Some(Duration::from_millis(50))).map_err(|e| e.to_string())?;
+        if !bytes.is_empty() {
+            stream.write_all(bytes).map_err(|e| format!("typing on the console: {e}"))?;
+            let _ = writeln!(self.log, "[typed] \"{}\"", bytes.escape_ascii());
+        }
         let until = Instant::now() + time;
         let mut bytes = Vec::new();
         let mut buffer = [0u8; 4096];
