@@ -28,10 +28,19 @@ use crate::test_suite::report::Report;
 /// File of the test log that holds the fetch's output.
 const ASSETS_LOG: &str = "linux-assets.log";
 
-/// Every Linux guest test, in the order they run.
+/// Every Linux guest test, in the order they run; `SOMNUS_LINUX_SOAK` asks for a soak.
 pub fn all() -> Vec<QemuTest> {
+    let soak_cycles = soak::requested_cycles().unwrap_or_else(|warning| {
+        eprintln!("warning: {warning}");
+        None
+    });
+    all_with(soak_cycles)
+}
+
+/// Every Linux guest test, the 2-vCPU suspend tests with `soak_cycles` when given.
+fn all_with(soak_cycles: Option<u32>) -> Vec<QemuTest> {
     let mut tests = vec![earlycon::earlycon()];
-    tests.extend(suspend_tests::all());
+    tests.extend(suspend_tests::all(soak_cycles));
     tests
 }
 
@@ -103,8 +112,9 @@ mod tests {
 
     #[test]
     fn linux_tests_boot_the_domain_files_of_tests_linux() {
-        let tests = all();
+        let tests = all_with(None);
         assert!(tests.iter().all(is_linux_test));
+        assert!(all_with(Some(3)).iter().all(is_linux_test));
         for test in &tests {
             let config = test.domains_path().unwrap();
             assert!(config.is_file(), "{}", config.display());
@@ -119,7 +129,7 @@ mod tests {
 
     #[test]
     fn names_are_unique() {
-        let mut names: Vec<String> = all().into_iter().map(|test| test.name).collect();
+        let mut names: Vec<String> = all_with(None).into_iter().map(|test| test.name).collect();
         let count = names.len();
         names.sort();
         names.dedup();

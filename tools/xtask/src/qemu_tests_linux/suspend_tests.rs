@@ -37,13 +37,9 @@ const CYCLE_TIME: Duration = Duration::from_secs(4);
 /// Time of the console test: two Linux boots and a few commands.
 const CONSOLE_TIME: Duration = Duration::from_secs(150);
 
-/// The suspend tests and the console test, in the order they run. `SOMNUS_LINUX_SOAK` changes
-/// the cycles of the 2-vCPU tests (see [`soak`]).
-pub fn all() -> Vec<QemuTest> {
-    let soak_cycles = soak::requested_cycles().unwrap_or_else(|warning| {
-        eprintln!("warning: {warning}");
-        None
-    });
+/// The suspend tests and the console test, in the order they run; `soak_cycles` replaces the
+/// cycles of the 2-vCPU tests (see [`soak`]).
+pub fn all(soak_cycles: Option<u32>) -> Vec<QemuTest> {
     let (two_vcpu_config, cycles) = match soak_cycles {
         Some(cycles) => (soak::soak_domain_path("suspend", cycles), cycles),
         None => (PathBuf::from("tests/linux/suspend.toml"), soak::TEST_CYCLES),
@@ -99,7 +95,7 @@ mod tests {
 
     #[test]
     fn suspend_tests_run_on_both_gics_and_zcu102() {
-        let names: Vec<String> = all().into_iter().map(|test| test.name).collect();
+        let names: Vec<String> = all(None).into_iter().map(|test| test.name).collect();
         assert_eq!(
             names,
             [
@@ -114,8 +110,11 @@ mod tests {
 
     #[test]
     fn time_limits_grow_with_the_cycles() {
-        let tests = all();
+        let tests = all(None);
         assert_eq!(tests[0].timeout, Duration::from_secs(60 + 4 * 20));
+        let soak = all(Some(200));
+        assert_eq!(soak[2].timeout, Duration::from_secs(60 + 4 * 200));
+        assert_eq!(soak[2].domains.as_deref(), Some(soak::soak_domain_path("suspend", 200).as_path()));
         assert_eq!(tests[3].timeout, Duration::from_secs(60 + 4 * 3));
         assert!(tests[4].drive.is_some());
     }
