@@ -4,15 +4,16 @@
 //!
 //! 1. Linux boots (2 vCPUs, `quiet`); the test types an empty line each second until the init's
 //!    prompt answers with `cpus online 0-1`, and `list --json` shows `linux` running with both
-//!    vCPUs on. (A line printed while no connection is open is lost: the prompt, which carries
+//!    vCPUs on, the second started by one CPU_ON. (A line printed while no connection is open is lost: the prompt, which carries
 //!    what the test waits for, is asked for again.)
 //! 2. `s`: Linux suspends to RAM with no alarm armed. `list` shows it `suspended` (vCPU 0
-//!    `suspended`, vCPU 1 `off`), `show linux` says so, and for a second Linux prints nothing
-//!    while the heartbeat beats. (If the stale timer interrupt of
+//!    `suspended`, vCPU 1 `off`; one more CPU_OFF and SYSTEM_SUSPEND counted), `show linux` says
+//!    so, and for a second Linux prints nothing while the heartbeat beats. (If the stale timer interrupt of
 //!    [`super::suspend_check::STALE_TIMER_WAKE_UP`] resumed it at once, it is suspended again, up
 //!    to [`SUSPEND_ATTEMPTS`] times.)
 //! 3. A keystroke (`w`) resumes it: `list` shows it running, one more resume, woken by the
-//!    UART's interrupt (INTID 33); Linux's prompt reports both CPUs online and the key it read.
+//!    UART's interrupt (INTID 33); Linux's prompt reports both CPUs online and the key it read,
+//!    vCPU 1 having come back with one more CPU_ON.
 //! 4. `r`: `reboot -f`, PSCI SYSTEM_RESET. `show` names a new generation, and Linux boots again
 //!    to its prompt.
 //! 5. `o`: `poweroff -f`, PSCI SYSTEM_OFF. `list` shows `linux` off and `heartbeat` running;
@@ -123,6 +124,25 @@ fn heartbeats(lines: &[String]) -> usize {
         .count()
 }
 
+/// The PSCI calls of a domain that show how Linux suspends: secondaries off with CPU_OFF, the
+/// boot vCPU's SYSTEM_SUSPEND, the secondaries on again with CPU_ON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PsciCalls {
+    cpu_on: u64,
+    cpu_off: u64,
+    system_suspend: u64,
+}
+
+/// The counts of `psci_calls` in a `list --json` object.
+fn psci_calls(object: &str) -> Result<PsciCalls, String> {
+    let (_, calls) = object.split_once("\"psci_calls\":").ok_or_else(|| format!("no psci_calls in {object}"))?;
+    Ok(PsciCalls {
+        cpu_on: number(calls, "CPU_ON")?,
+        cpu_off: number(calls, "CPU_OFF")?,
+        system_suspend: number(calls, "SYSTEM_SUSPEND")?,
+    })
+}
+
 /// A number field of a `list --json` object.
 fn number(object: &str, key: &str) -> Result<u64, String> {
     field(object, key).and_then(|value| value.parse().ok()).ok_or_else(|| format!("no number {key} in {object}"))
@@ -151,6 +171,10 @@ pub fn drive(session: &mut Session) -> Result<(), String> {
     if field(&linux, "state") != Some("running") || linux.matches("\"state\":\"on\"").count() != 2 {
         return Err(format!("linux is not running with both vCPUs on: {linux}"));
     }
+    let started = psci_calls(&linux)?;
+    if started.cpu_on != 1 {
+        return Err(format!("Linux started its second vCPU with {} CPU_ON calls, expected 1: {linux}", started.cpu_on));
+    }
 
     // 2. Suspended, as the hypervisor sees it, until a key is typed.
     let suspended = suspend(&mut console)?;
@@ -158,6 +182,10 @@ pub fn drive(session: &mut Session) -> Result<(), String> {
         || !suspended.contains("{\"id\":1,\"state\":\"off\"")
     {
         return Err(format!("expected vCPU 0 suspended and vCPU 1 off: {suspended}"));
+    }
+    let calls = psci_calls(&suspended)?;
+    if calls.cpu_off <= started.cpu_off || calls.system_suspend <= started.system_suspend {
+        return Err(format!("no CPU_OFF of vCPU 1 and SYSTEM_SUSPEND of vCPU 0 counted: {suspended}"));
     }
     let show = console.pwrctl(&["show", "linux"])?;
     if !show.lines().any(|line| line.split_whitespace().eq(["state", "suspended"])) {
@@ -182,6 +210,10 @@ pub fn drive(session: &mut Session) -> Result<(), String> {
         return Err(format!("expected one more resume, by the UART's interrupt {UART_INTID}: {linux}"));
     }
     console.wait_for_linux_line(typed_at, &format!("{online}, last key 'w'"), b"\r", COMMAND_TIME)?;
+    let after_key = console.linux()?;
+    if psci_calls(&after_key)?.cpu_on <= calls.cpu_on {
+        return Err(format!("vCPU 1 came back without CPU_ON: {after_key}"));
+    }
 
     // 4. reboot -f: a new generation boots to the prompt again.
     let generation = console.generation()?;
@@ -269,6 +301,9 @@ mod tests {
         let object = r#"1,"name":"linux","state":"suspended","resume_count":2,"last_wake_interrupt":33}"#;
         assert_eq!(number(object, "resume_count"), Ok(2));
         assert!(number(object, "state").is_err());
+        let listed = r#"1,"name":"linux","psci_calls":{"PSCI_VERSION":1,"CPU_SUSPEND":0,"CPU_OFF":3,"CPU_ON":4,"SYSTEM_SUSPEND":3}}"#;
+        assert_eq!(psci_calls(listed), Ok(PsciCalls { cpu_on: 4, cpu_off: 3, system_suspend: 3 }));
+        assert!(psci_calls(object).is_err());
     }
 
     #[test]
