@@ -1,6 +1,7 @@
 //! The hypervisor's console: one UART shared by all CPUs, behind a lock, with `println!`-style macros.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use spin::Mutex;
 
@@ -85,6 +86,20 @@ impl Write for ConsoleUart {
 
 /// The console. Interrupt handlers print too, so the lock is only ever taken with IRQs masked.
 static CONSOLE: Mutex<Option<ConsoleUart>> = Mutex::new(None);
+/// A guest's unfinished line (a shell prompt) is on the console: the hypervisor's own lines
+/// start on a fresh line. Changed only with the console lock held.
+static LINE_OPEN: AtomicBool = AtomicBool::new(false);
+
+/// What a line of the hypervisor or a service starts with (as opposed to a guest's text).
+const HYPERVISOR_LINE: &[u8] = b"somnus: ";
+
+/// Ends a guest's unfinished line before a line of the hypervisor.
+fn close_open_line(uart: &ConsoleUart) {
+    if LINE_OPEN.swap(false, Ordering::Relaxed) {
+        uart.write_byte(b'\r');
+        uart.write_byte(b'\n');
+    }
+}
 
 /// Runs `write` on the console with IRQs masked on this CPU while the lock is held.
 fn with_console(write: impl FnOnce(&mut ConsoleUart)) {
@@ -127,6 +142,7 @@ pub fn take_input<const N: usize>() -> heapless::Vec<u8, N> {
 pub fn write_fmt(arguments: fmt::Arguments<'_>) {
     // Writing to a UART cannot fail.
     with_console(|uart| {
+        close_open_line(uart);
         let _ = uart.write_fmt(arguments);
     });
 }
@@ -134,6 +150,12 @@ pub fn write_fmt(arguments: fmt::Arguments<'_>) {
 /// Writes raw bytes (a guest's console line), turning each `\n` into `\r\n`.
 pub fn write_bytes(bytes: &[u8]) {
     with_console(|uart| {
+        if bytes.starts_with(HYPERVISOR_LINE) {
+            close_open_line(uart);
+        }
+        if let Some(&last) = bytes.last() {
+            LINE_OPEN.store(last != b'\n', Ordering::Relaxed);
+        }
         for &byte in bytes {
             if byte == b'\n' {
                 uart.write_byte(b'\r');

@@ -115,11 +115,12 @@ pub fn disable_owned(domain: DomainId) {
     }
 }
 
-/// The vCPU loaded on this CPU is powered off: take its interrupts out of the list registers
+/// The vCPU loaded on this CPU is powered off (`timer_asserted`: whether its virtual timer still
+/// asserts its interrupt): take its interrupts out of the list registers
 /// (pending ones back to its queue), and report a pending one to the power service, which
 /// resumes the vCPU if it is suspended. No wake-up is lost: one that arrives later finds the
 /// vCPU off in `inject`.
-pub fn park(id: VcpuId) {
+pub fn park(id: VcpuId, timer_asserted: bool) {
     let slot = slot_of(id);
     if let Some(interface) = virtual_cpu_interface::get() {
         let gic = GIC.get();
@@ -128,6 +129,14 @@ pub fn park(id: VcpuId) {
                 gic.deactivate(physical);
             }
         });
+    }
+    if !timer_asserted {
+        // The timer's interrupt is level-sensitive: once the guest stopped or re-armed its timer
+        // (as Linux does before it suspends), it is no longer pending and must wake nobody.
+        let physical = QUEUES[slot].lock().withdraw(VIRTUAL_TIMER_INTID);
+        if let (Some(physical), Some(gic)) = (physical, GIC.get()) {
+            gic.deactivate(physical);
+        }
     }
     // Any vCPU of the domain with something pending counts: an interrupt routed to a vCPU that
     // is off must still be able to resume a suspended domain.

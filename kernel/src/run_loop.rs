@@ -101,8 +101,10 @@ pub fn schedule() {
 fn park(index: usize, id: VcpuId) {
     // SAFETY: `id` is loaded on this CPU, which owns its slot.
     let context = unsafe { vcpu_table::context(slot_of(id)) };
+    // Read before `save` turns the timer off.
+    let timer_asserted = vcpu_switch::virtual_timer_asserted();
     vcpu_switch::save(&mut context.system, &mut context.fp);
-    interrupt_delivery::park(id);
+    interrupt_delivery::park(id, timer_asserted);
     interrupt_delivery::save_interface(id, context);
     *LOADED[index].lock() = None;
     per_cpu::set_current_registers(core::ptr::null_mut());
@@ -196,7 +198,7 @@ fn apply_writeback(registers: &mut crate::vcpu_context::GuestRegisters, pending:
 /// Resets the loaded vCPU `id` with the one reset routine (`VcpuContext::reset_at`) and reloads
 /// the hardware from the reset state. Interrupts pending for it stay queued.
 fn reset_loaded(id: VcpuId, entry: u64, context_id: u64) {
-    interrupt_delivery::park(id);
+    interrupt_delivery::park(id, vcpu_switch::virtual_timer_asserted());
     // SAFETY: `id` is loaded on this CPU, which owns its slot.
     let context = unsafe { vcpu_table::context(slot_of(id)) };
     context.reset_at(entry, context_id);

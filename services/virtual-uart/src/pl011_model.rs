@@ -7,7 +7,7 @@
 //! Reserved offsets read as zero and ignore writes.
 
 /// Register offsets inside the 4 KiB frame.
-mod offset {
+pub(crate) mod offset {
     pub const DATA: u64 = 0x000;
     pub const RECEIVE_STATUS: u64 = 0x004;
     pub const FLAG: u64 = 0x018;
@@ -104,6 +104,12 @@ impl Pl011Model {
     #[must_use]
     pub fn interrupt_level(&self) -> bool {
         self.raw_interrupts() & self.interrupt_mask != 0
+    }
+
+    /// Whether the receive FIFO has room for another byte.
+    #[must_use]
+    pub fn can_receive(&self) -> bool {
+        !self.receive.is_full()
     }
 
     /// A byte arrives from the console; dropped (and an overrun flagged) when the FIFO is full.

@@ -22,6 +22,7 @@ mod bench;
 mod board;
 mod cargo;
 mod cli;
+mod demo_domains;
 mod domains;
 mod features;
 mod host_tools;
@@ -68,7 +69,8 @@ fn dispatch(command: &Command) -> Result<ExitCode> {
         }
         Command::Image(args) => {
             let machine = args.machine().map_err(anyhow::Error::msg)?;
-            let (features, domains) = (args.build.features(), args.domains());
+            let features = args.build.features();
+            let domains = demo_domains::usable(&args.domains(), args.domains.is_some(), &Sink::Terminal)?;
             let image = image::make(&Sink::Terminal, &ImageRequest::standard(machine, &features, &domains))?;
             eprintln!("image written to {}:", image.dir.display());
             for file in image.files() {

@@ -21,7 +21,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     let sink = Sink::Terminal;
     host_tools::ensure(host_tools::QEMU, &sink)?;
-    let (features, domains) = (args.build.features(), args.domains());
+    let features = args.build.features();
+    let domains = crate::demo_domains::usable(&args.domains(), args.domains.is_some(), &sink)?;
     let image = image::make(&sink, &ImageRequest::standard(machine, &features, &domains))?;
     let serial = match &args.console {
         None => Serial::Terminal,

@@ -4,7 +4,7 @@
 //! takes one client, so the test reads console text with its own connection only between `pwrctl`
 //! runs, and runs `pwrctl` with `--show-console` to keep the text that arrives meanwhile.
 //!
-//! - `pwrctl-demo-*` (the demo, `boards/qemu-virt/domains.toml`): `list --json` shows `hello` and
+//! - `pwrctl-demo-*` (the bare-metal demo, `tests/domains/demo-bare-metal.toml`): `list --json` shows `hello` and
 //!   `heartbeat` running; `reset hello` prints hello's first line again; `off hello` leaves it
 //!   `off` while `heartbeat` runs and beats on.
 //! - `pwrctl-suspend-wake-*` (`tests/domains/psci-suspend-wake-virtual-rtc.toml`): `suspend-wake`
@@ -45,7 +45,7 @@ pub type Drive = fn(&mut Session) -> Result<(), String>;
 pub fn all() -> Vec<QemuTest> {
     let never = |_, _: &[String]| Progress::Failed("driven by pwrctl, not by the line check".into());
     let mut demo = QemuTest {
-        domains: Some("boards/qemu-virt/domains.toml".into()),
+        domains: Some("tests/domains/demo-bare-metal.toml".into()),
         timeout: SESSION_TIMEOUT,
         check: Box::new(never),
         ..boot("pwrctl-demo-qemu-virt-gicv2-smp4", Board::QemuVirt, GicVersion::V2, 4, CpuModel::CortexA53)

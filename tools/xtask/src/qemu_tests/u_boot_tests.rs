@@ -49,7 +49,7 @@ const DEVICE_TREE_READ: &str = "somnus: device tree at ";
 /// Every test that boots through U-Boot, in the order they run.
 pub fn all() -> Vec<QemuTest> {
     vec![QemuTest {
-        domains: Some(PathBuf::from("boards/qemu-virt/domains.toml")),
+        domains: Some(PathBuf::from("tests/domains/demo-bare-metal.toml")),
         boot: Boot { artifact: Artifact::UBootFit, ..Boot::NORMAL },
         timeout: TIMEOUT,
         check: Box::new(check_u_boot_demo),

@@ -9,6 +9,7 @@
 //! ([`fetch_linux_command`]).
 
 pub mod console_session;
+pub mod demo;
 pub mod earlycon;
 pub mod kernel_warnings;
 pub mod markers;
@@ -41,6 +42,7 @@ pub fn all() -> Vec<QemuTest> {
 fn all_with(soak_cycles: Option<u32>) -> Vec<QemuTest> {
     let mut tests = vec![earlycon::earlycon()];
     tests.extend(suspend_tests::all(soak_cycles));
+    tests.push(demo::demo());
     tests
 }
 
