@@ -164,6 +164,19 @@ const SYSTEM_OFF: GuestExpectations = GuestExpectations {
     }],
 };
 
+/// `stale-timer-suspend` (d1) lets its virtual timer expire with IRQs masked, stops the timer and
+/// suspends with its RTC alarm 2 s ahead, three times: each suspend must last until the RTC's
+/// alarm (INTID 34), never be resumed at once by the timer interrupt the timer no longer asserts.
+const STALE_TIMER: GuestExpectations = GuestExpectations {
+    domains: 1,
+    required: &[
+        Pattern::domain(1, "stale-timer-suspend: round 2: resumed after "),
+        Pattern::domain(1, "TEST PASS stale-timer-suspend"),
+    ],
+    forbidden: &[Pattern::anywhere("somnus: domain 1 resumed by interrupt 27")],
+    followed_by: &[],
+};
+
 /// Every PSCI test, in the order they run.
 pub fn all() -> Vec<QemuTest> {
     let mut tests = Vec::new();
@@ -194,6 +207,10 @@ pub fn all() -> Vec<QemuTest> {
                 check_guests(expected, &SUSPEND_CYCLES, lines).then(|| heartbeat_between_progress(lines))
             }),
         ));
+        let (name, on) = psci("psci-stale-timer", 1);
+        tests.push(test(&name, "stale-timer-suspend", on, 20, &[], move |expected, lines| {
+            check_guests(expected, &STALE_TIMER, lines)
+        }));
         let (name, on) = psci("psci-races", 4);
         tests
             .push(test(&name, "psci-races", on, 60, &[], move |expected, lines| check_guests(expected, &RACES, lines)));
@@ -411,6 +428,7 @@ mod tests {
             "psci-functions-",
             "psci-suspend-wake-",
             "psci-suspend-cycles-",
+            "psci-stale-timer-",
             "psci-races-",
             "psci-system-reset-",
             "psci-system-off-",
