@@ -1,4 +1,5 @@
-//! `sgi-ping-pong`: vCPU 0 starts vCPU 1 with PSCI CPU_ON, then the two bounce SGIs 10,000 times:
+//! `sgi-ping-pong`: vCPU 0 starts vCPU 1 with PSCI CPU_ON, then the two bounce SGIs 10,000 times
+//! (`round_trips=N` on the command line for another count):
 //! vCPU 0 sends SGI 1 to vCPU 1, whose handler answers with SGI 2 to vCPU 0, whose handler sends the
 //! next SGI 1. Checks the counts on both sides and that no SGI arrives at the wrong vCPU or, on GICv2
 //! (where GICC_IAR names the sender), from the wrong vCPU. Needs a guest with 2 vCPUs.
@@ -21,7 +22,9 @@ const PING: u32 = 1;
 const PONG: u32 = 2;
 
 /// Number of round trips.
-const ROUND_TRIPS: u64 = 10_000;
+const DEFAULT_ROUND_TRIPS: u64 = 10_000;
+/// Round trips of this run (`round_trips=N` on the command line, else the default).
+static ROUND_TRIPS: AtomicU64 = AtomicU64::new(DEFAULT_ROUND_TRIPS);
 
 /// The second vCPU.
 const PARTNER: usize = 1;
@@ -73,7 +76,7 @@ fn pong(interrupt: Acknowledged) {
     }
     let pongs = PONGS.load(Ordering::Relaxed) + 1;
     PONGS.store(pongs, Ordering::Release);
-    if pongs < ROUND_TRIPS {
+    if pongs < ROUND_TRIPS.load(Ordering::Relaxed) {
         gic::send_sgi(PING, PARTNER);
     }
 }
@@ -89,6 +92,15 @@ fn partner(_context_id: u64) -> ! {
 }
 
 fn main(device_tree: u64) -> ! {
+    let round_trips = somnus_test_guests::device_tree::parse(device_tree)
+        .as_ref()
+        .and_then(somnus_test_guests::device_tree::bootargs)
+        .and_then(|arguments| somnus_test_guests::device_tree::command_line_value(arguments, "round_trips"))
+        .and_then(|value| value.parse::<u64>().ok())
+        .filter(|&count| count > 0);
+    if let Some(count) = round_trips {
+        ROUND_TRIPS.store(count, Ordering::Release);
+    }
     let detection = gic::init(device_tree);
     interrupts::set_handler(PING, Some(ping));
     interrupts::set_handler(PONG, Some(pong));
@@ -112,7 +124,9 @@ fn main(device_tree: u64) -> ! {
     gic::send_sgi(PING, PARTNER);
     // Checked with interrupts masked: the last PONG's handler cannot run between the check and WFI
     // (which would then wait forever); WFI still returns for a pending interrupt, taken at unmasking.
-    while PONGS.load(Ordering::Acquire) < ROUND_TRIPS && MISDIRECTED.load(Ordering::Acquire) == 0 {
+    while PONGS.load(Ordering::Acquire) < ROUND_TRIPS.load(Ordering::Relaxed)
+        && MISDIRECTED.load(Ordering::Acquire) == 0
+    {
         if counter::now() > timeout {
             break;
         }
@@ -137,8 +151,9 @@ fn main(device_tree: u64) -> ! {
     if misdirected != 0 {
         fail!("{misdirected} SGIs arrived at the wrong vCPU or from the wrong sender");
     }
-    if received_pings != ROUND_TRIPS || pongs != ROUND_TRIPS {
-        fail!("vCPU {PARTNER} got {received_pings} and vCPU 0 got {pongs} SGIs, expected {ROUND_TRIPS} each");
+    let round_trips = ROUND_TRIPS.load(Ordering::Acquire);
+    if received_pings != round_trips || pongs != round_trips {
+        fail!("vCPU {PARTNER} got {received_pings} and vCPU 0 got {pongs} SGIs, expected {round_trips} each");
     }
     report::pass()
 }
