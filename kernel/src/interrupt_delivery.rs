@@ -28,6 +28,12 @@ static DISCARD_TIMER: [AtomicBool; MAX_VCPUS] = [const { AtomicBool::new(false) 
 static TIMER_DEADLINES: [AtomicU64; MAX_VCPUS] = [const { AtomicU64::new(0) }; MAX_VCPUS];
 /// Interrupts withdrawn since the vCPU last ran, to take out of its list registers.
 static WITHDRAWN: [Mutex<heapless::Vec<u32, 64>>; MAX_VCPUS] = [const { Mutex::new(heapless::Vec::new()) }; MAX_VCPUS];
+/// Set when a vCPU's list registers may disagree with its queue: something was queued, withdrawn
+/// or put back, its interface was just loaded, or a maintenance interrupt changed it. Cleared by
+/// the vCPU's own CPU when it reconciles them before entry; left set while interrupts still wait
+/// in the queue. Set after the change it announces, so a change that misses one reconciliation
+/// finds the flag set for the next (and its CPU kicked).
+static NEEDS_FILL: [AtomicBool; MAX_VCPUS] = [const { AtomicBool::new(false) }; MAX_VCPUS];
 /// Interrupts dropped because a vCPU's queue was full (for rate-limited reports).
 static DROPPED: [ReportLimit; MAX_VCPUS] = [const { ReportLimit::new() }; MAX_VCPUS];
 /// Owner of each passed-through SPI.
@@ -35,6 +41,11 @@ static SPI_OWNERS: Mutex<[Option<DomainId>; 1020]> = Mutex::new([None; 1020]);
 
 /// The INTID of the virtual timer (PPI 11).
 pub const VIRTUAL_TIMER_INTID: u32 = 27;
+
+/// Makes the vCPU in `slot` reconcile its list registers before it next runs.
+fn mark_needs_fill(slot: usize) {
+    NEEDS_FILL[slot].store(true, Ordering::Release);
+}
 
 fn deliver(message: Message) {
     // A message nobody takes (no vGIC on this board) or a full mailbox is dropped: the source
@@ -61,6 +72,7 @@ pub fn inject(target: VcpuId, interrupt: QueuedInterrupt) {
             );
         }
     }
+    mark_needs_fill(slot);
     let decision = {
         let mut scheduler = SCHEDULER.lock();
         let state = scheduler.entry(target).map(|entry| (entry.state, entry.pcpu));
@@ -89,14 +101,16 @@ fn kick_unless_here(pcpu: usize) {
 /// before the vCPU runs again) from a list register where it is still only pending. A
 /// hardware-backed one is deactivated at the physical GIC.
 pub fn withdraw(target: VcpuId, intid: u32) {
+    let slot = slot_of(target);
     {
-        let mut withdrawn = WITHDRAWN[slot_of(target)].lock();
+        let mut withdrawn = WITHDRAWN[slot].lock();
         if !withdrawn.contains(&intid) {
             // Full: the interrupt stays in its list register, like one the guest already took.
             let _ = withdrawn.push(intid);
         }
     }
-    let physical = QUEUES[slot_of(target)].lock().withdraw(intid);
+    let physical = QUEUES[slot].lock().withdraw(intid);
+    mark_needs_fill(slot);
     match physical {
         Some(VIRTUAL_TIMER_INTID) => discard_physical(VIRTUAL_TIMER_INTID, Some(target)),
         Some(physical) => discard_physical(physical, None),
@@ -138,6 +152,7 @@ pub fn park(id: VcpuId, timer_asserted: bool) {
             gic.deactivate(physical);
         }
     }
+    mark_needs_fill(slot);
     // Any vCPU of the domain with something pending counts: an interrupt routed to a vCPU that
     // is off must still be able to resume a suspended domain.
     let domain_slots =
@@ -168,6 +183,7 @@ pub fn clear(target: VcpuId) {
             gic.deactivate(physical);
         }
     });
+    mark_needs_fill(slot);
 }
 
 /// Whether something is pending for the vCPU loaded on this CPU (WFI then does not block).
@@ -234,8 +250,8 @@ pub fn route_physical(intid: u32, target: VcpuId, enabled: bool) {
     let _ = if enabled { gic.enable(intid, mpidr) } else { gic.disable(intid, mpidr) };
 }
 
-/// Before `id` (loaded on this CPU) runs: apply a declined timer interrupt and fill its list
-/// registers.
+/// Before `id` (loaded on this CPU) runs: apply a declined timer interrupt and, if anything
+/// changed since the last time (`NEEDS_FILL`), reconcile its list registers with its queue.
 pub fn prepare_entry(id: VcpuId) {
     let slot = slot_of(id);
     if DISCARD_TIMER[slot].swap(false, Ordering::Acquire) {
@@ -244,23 +260,37 @@ pub fn prepare_entry(id: VcpuId) {
         }
         vcpu_switch::mask_virtual_timer();
     }
+    // Nothing queued, withdrawn or loaded since the last fill left the queue empty: the list
+    // registers and the control register are as that fill left them.
+    if !NEEDS_FILL[slot].swap(false, Ordering::Acquire) {
+        return;
+    }
+    let mut queue = QUEUES[slot].lock();
     // A virtual timer interrupt queued in software while the vCPU was away (it woke the vCPU) is
     // dropped if the loaded timer still asserts its interrupt: the hardware raises the physical
     // one, with the hardware bit, and keeping both would deliver one expiry twice. (After a
     // reset the timer is off, and the queued interrupt is the guest's wake-up: it stays.)
-    if vcpu_switch::virtual_timer_asserted() {
-        QUEUES[slot].lock().withdraw_software(VIRTUAL_TIMER_INTID);
+    if !queue.is_empty() && vcpu_switch::virtual_timer_asserted() {
+        queue.withdraw_software(VIRTUAL_TIMER_INTID);
     }
-    let withdrawn = core::mem::take(&mut *WITHDRAWN[slot].lock());
     if let Some(interface) = virtual_cpu_interface::get() {
-        for intid in withdrawn {
+        let mut withdrawn = WITHDRAWN[slot].lock();
+        for &intid in withdrawn.iter() {
             // A hardware-backed interrupt taken out of its list register is never ended by the
             // guest: deactivate it here, or it could never fire again.
             if let (Some(physical), Some(gic)) = (interface.remove_pending(intid), GIC.get()) {
                 gic.deactivate(physical);
             }
         }
-        interface.fill(&mut QUEUES[slot].lock());
+        withdrawn.clear();
+        drop(withdrawn);
+        interface.fill(&mut queue);
+    } else {
+        WITHDRAWN[slot].lock().clear();
+    }
+    // Interrupts still waiting for a list register: look again at every entry.
+    if !queue.is_empty() {
+        mark_needs_fill(slot);
     }
 }
 
@@ -271,6 +301,8 @@ pub fn handle_maintenance() {
     interface.take_ended(|intid| {
         let _ = ended.push(intid);
     });
+    // The list registers changed and the underflow request is off: reconcile before entry.
+    mark_needs_fill(slot_of(vcpu));
     for intid in ended {
         deliver(Message::InterruptEnded { vcpu, intid });
     }
@@ -298,6 +330,8 @@ pub fn save_interface(id: VcpuId, state: &mut crate::vcpu_context::VcpuContext) 
 /// Restores the interface of the vCPU taking this CPU; its timer is live again.
 pub fn restore_interface(id: VcpuId, state: &crate::vcpu_context::VcpuContext) {
     TIMER_DEADLINES[slot_of(id)].store(0, Ordering::Release);
+    // The control register still holds the previous vCPU's underflow request.
+    mark_needs_fill(slot_of(id));
     if let Some(interface) = virtual_cpu_interface::get() {
         interface.restore(&state.interface);
     }
