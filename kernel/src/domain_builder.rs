@@ -214,7 +214,7 @@ fn start_generation(
     // The services learn of the new generation before its vCPU 0 can run: its first call or
     // access then always finds the domain known (each mailbox is in order).
     services::registry().broadcast(
-        Message::DomainStarted { domain: slot.id, vcpu_count: image.vcpu_count, memory_bytes: slot.size },
+        &Message::DomainStarted { domain: slot.id, vcpu_count: image.vcpu_count, memory_bytes: slot.size },
         services::run_on_service_stack,
         &mut services::apply_action,
     );

@@ -47,7 +47,7 @@ fn mark_needs_fill(slot: usize) {
     NEEDS_FILL[slot].store(true, Ordering::Release);
 }
 
-fn deliver(message: Message) {
+fn deliver(message: &Message) {
     // A message nobody takes (no vGIC on this board) or a full mailbox is dropped: the source
     // raises level interrupts again, and edge interrupts are best effort like on hardware.
     let _ = services::registry().deliver(message, services::run_on_service_stack, &mut services::apply_action);
@@ -167,7 +167,7 @@ pub fn park(id: VcpuId, timer_asserted: bool) {
 fn report_wake_up(vcpu: VcpuId, intid: u32) {
     let time_ns = now_ns();
     crate::management::wake_reported(vcpu.domain, time_ns);
-    deliver(Message::WakeUp { vcpu, intid, time_ns });
+    deliver(&Message::WakeUp { vcpu, intid, time_ns });
 }
 
 /// Drops every queued interrupt of a vCPU (its domain is rebuilt as a new generation); a
@@ -204,7 +204,7 @@ pub fn grant(domain: DomainId, intid: u32) {
     if let Some(owner) = SPI_OWNERS.lock().get_mut(intid as usize) {
         *owner = Some(domain);
     }
-    deliver(Message::InterruptGranted { domain, intid });
+    deliver(&Message::InterruptGranted { domain, intid });
 }
 
 /// Handles a physical interrupt meant for a guest: its priority was dropped, it stays active
@@ -216,7 +216,7 @@ pub fn forward_physical(intid: u32) -> bool {
         SPI_OWNERS.lock().get(intid as usize).copied().flatten().map(InterruptTarget::Domain)
     };
     let Some(target) = target else { return false };
-    deliver(Message::Interrupt { target, intid, source: InterruptSource::Physical });
+    deliver(&Message::Interrupt { target, intid, source: InterruptSource::Physical });
     true
 }
 
@@ -304,7 +304,7 @@ pub fn handle_maintenance() {
     // The list registers changed and the underflow request is off: reconcile before entry.
     mark_needs_fill(slot_of(vcpu));
     for intid in ended {
-        deliver(Message::InterruptEnded { vcpu, intid });
+        deliver(&Message::InterruptEnded { vcpu, intid });
     }
 }
 
@@ -357,7 +357,7 @@ pub fn expire_timers(now: u64) {
         }
     }
     for vcpu in expired {
-        deliver(Message::Interrupt {
+        deliver(&Message::Interrupt {
             target: InterruptTarget::Vcpu(vcpu),
             intid: VIRTUAL_TIMER_INTID,
             source: InterruptSource::TimerExpired,

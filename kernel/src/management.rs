@@ -53,7 +53,7 @@ pub fn console_byte(byte: u8) {
         Some(Received::Text(text)) => {
             drop(receiver);
             let _ = services::registry().deliver(
-                Message::ConsoleInput { byte: text },
+                &Message::ConsoleInput { byte: text },
                 services::run_on_service_stack,
                 &mut services::apply_action,
             );
@@ -150,7 +150,7 @@ fn deliver(message: Message) {
         Message::Management { sequence, .. } | Message::PowerQuery { sequence, .. } => sequence,
         _ => 0,
     };
-    if services::registry().deliver(message, services::run_on_service_stack, &mut services::apply_action).is_err() {
+    if services::registry().deliver(&message, services::run_on_service_stack, &mut services::apply_action).is_err() {
         QUERY.lock().take_if(|query| query.sequence == sequence);
         send(sequence, Response::Error(ManagementError::Busy));
     }

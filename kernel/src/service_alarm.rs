@@ -27,7 +27,7 @@ pub fn check(now_ns: u64) {
         return;
     }
     let message = Message::AlarmDue { time_ns: now_ns };
-    let delivered = services::registry().deliver(message, services::run_on_service_stack, &mut services::apply_action);
+    let delivered = services::registry().deliver(&message, services::run_on_service_stack, &mut services::apply_action);
     if delivered.is_err() {
         // Mailbox full: try again at the next tick rather than lose the alarm.
         let _ = DEADLINE.compare_exchange(NONE, deadline, Ordering::AcqRel, Ordering::Acquire);

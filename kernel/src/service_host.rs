@@ -192,48 +192,89 @@ impl ServiceRegistry {
 
     /// Delivers `message` to the service its route names and, unless another CPU is already
     /// running that service, runs it until its mailbox is empty. Every action produced is
-    /// passed to `apply`, in order, outside any service lock.
-    pub fn deliver(&self, message: Message, run: Runner, apply: &mut dyn FnMut(Action)) -> Result<(), DeliveryError> {
-        let task = self.route_of(&message).ok_or(DeliveryError::NoRoute)?;
-        task.mailbox.lock().push_back(message).map_err(|_| DeliveryError::MailboxFull)?;
+    /// passed to `apply`, in order, while the service is held (so actions take effect in message
+    /// order) but outside any other service's lock.
+    ///
+    /// An idle service with nothing waiting in its mailbox runs directly on `message`: the
+    /// mailbox only keeps messages for a service another CPU is running.
+    pub fn deliver(&self, message: &Message, run: Runner, apply: &mut dyn FnMut(&Action)) -> Result<(), DeliveryError> {
+        let task = self.route_of(message).ok_or(DeliveryError::NoRoute)?;
+        if let Some(mut state) = task.task.try_lock() {
+            let result = {
+                let mut mailbox = task.mailbox.lock();
+                if mailbox.is_empty() {
+                    None
+                } else {
+                    // Behind the messages already waiting, in order.
+                    Some(mailbox.push_back(*message).map_err(|_| DeliveryError::MailboxFull))
+                }
+            };
+            if result.is_none() {
+                Self::run_one(task, &mut state, message, run, apply);
+            }
+            Self::run_mailbox(task, &mut state, run, apply);
+            drop(state);
+            // A message may have arrived between our last look and the unlock; take it if so.
+            if !task.mailbox.lock().is_empty() {
+                Self::drain(task, run, apply);
+            }
+            return result.unwrap_or(Ok(()));
+        }
+        task.mailbox.lock().push_back(*message).map_err(|_| DeliveryError::MailboxFull)?;
         Self::drain(task, run, apply);
         Ok(())
     }
 
     /// Delivers `message` to every service (domain life-cycle notifications).
-    pub fn broadcast(&self, message: Message, run: Runner, apply: &mut dyn FnMut(Action)) {
+    pub fn broadcast(&self, message: &Message, run: Runner, apply: &mut dyn FnMut(&Action)) {
         for task in &self.tasks {
-            if task.mailbox.lock().push_back(message).is_ok() {
+            if task.mailbox.lock().push_back(*message).is_ok() {
                 Self::drain(task, run, apply);
             }
         }
     }
 
-    fn drain(task: &ServiceTask, run: Runner, apply: &mut dyn FnMut(Action)) {
+    /// Runs the service on every message in its mailbox, as long as it is not running elsewhere.
+    fn drain(task: &ServiceTask, run: Runner, apply: &mut dyn FnMut(&Action)) {
         loop {
             let Some(mut state) = task.task.try_lock() else {
                 // Another CPU runs the service; it looks at the mailbox again before it lets go.
                 return;
             };
-            loop {
-                let next = task.mailbox.lock().pop_front();
-                let Some(message) = next else { break };
-                let TaskState { service, buffer } = &mut *state;
-                let mut actions = ACTION_BUFFERS[*buffer].lock();
-                let actions = &mut *actions;
-                actions.actions.clear();
-                actions.dropped = 0;
-                run(task.stack_top, &mut **service, &message, actions);
-                // Applied while the service is held, so actions take effect in message order.
-                for action in &actions.actions {
-                    apply(action.clone());
-                }
-            }
+            Self::run_mailbox(task, &mut state, run, apply);
             drop(state);
             // A message may have arrived between our last look and the unlock; take it if so.
             if task.mailbox.lock().is_empty() {
                 return;
             }
+        }
+    }
+
+    /// Runs the held service on the messages in its mailbox until it is empty.
+    fn run_mailbox(task: &ServiceTask, state: &mut TaskState, run: Runner, apply: &mut dyn FnMut(&Action)) {
+        loop {
+            let next = task.mailbox.lock().pop_front();
+            let Some(message) = next else { break };
+            Self::run_one(task, state, &message, run, apply);
+        }
+    }
+
+    /// Runs the held service on one message and applies its actions.
+    fn run_one(
+        task: &ServiceTask,
+        state: &mut TaskState,
+        message: &Message,
+        run: Runner,
+        apply: &mut dyn FnMut(&Action),
+    ) {
+        let TaskState { service, buffer } = state;
+        let mut actions = ACTION_BUFFERS[*buffer].lock();
+        let actions = &mut *actions;
+        actions.actions.clear();
+        actions.dropped = 0;
+        run(task.stack_top, &mut **service, message, actions);
+        for action in &actions.actions {
+            apply(action);
         }
     }
 }
@@ -279,7 +320,7 @@ mod tests {
         assert!(registry.add(leak(Echo { handled: 0 }), &[Route::Calls]));
         let mut applied = Vec::new();
         let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [1, 2, 3, 4], time_ns: 0 };
-        registry.deliver(message, inline_runner, &mut |action| applied.push(action)).unwrap();
+        registry.deliver(&message, inline_runner, &mut |action| applied.push(action.clone())).unwrap();
         assert_eq!(applied, [Action::Reply { target: CALLER, registers: [1, 2, 3, 4] }]);
     }
 
@@ -292,7 +333,7 @@ mod tests {
         assert!(!registry.emulates(GuestPhysAddr(0x0900_1000)));
         assert!(!registry.emulates(GuestPhysAddr(0x08FF_FFFF)));
         let call = Message::Call { caller: CALLER, conduit: Conduit::Smc, registers: [0; 4], time_ns: 0 };
-        assert_eq!(registry.deliver(call, inline_runner, &mut |_| {}), Err(DeliveryError::NoRoute));
+        assert_eq!(registry.deliver(&call, inline_runner, &mut |_| {}), Err(DeliveryError::NoRoute));
     }
 
     #[test]
@@ -303,11 +344,11 @@ mod tests {
         let held = task.task.lock();
         let message = Message::Call { caller: CALLER, conduit: Conduit::Hvc, registers: [9; 4], time_ns: 0 };
         let mut applied = Vec::new();
-        registry.deliver(message, inline_runner, &mut |action| applied.push(action)).unwrap();
+        registry.deliver(&message, inline_runner, &mut |action| applied.push(action.clone())).unwrap();
         assert!(applied.is_empty(), "another CPU holds the service");
         assert_eq!(task.mailbox.lock().len(), 1);
         drop(held);
-        ServiceRegistry::drain(task, inline_runner, &mut |action| applied.push(action));
+        ServiceRegistry::drain(task, inline_runner, &mut |action| applied.push(action.clone()));
         assert_eq!(applied.len(), 1);
         assert!(task.mailbox.lock().is_empty());
     }

@@ -73,14 +73,14 @@ pub fn run_on_service_stack(
 }
 
 /// Applies one action of a service.
-pub fn apply_action(action: Action) {
-    let woken = match action {
+pub fn apply_action(action: &Action) {
+    let woken = match *action {
         Action::Reply { target, registers } => SCHEDULER.lock().complete(target, Completion::Registers(registers)),
         Action::CompleteRead { target, value } => SCHEDULER.lock().complete(target, Completion::Read(value)),
         Action::CompleteWrite { target } => SCHEDULER.lock().complete(target, Completion::Write),
         Action::InjectAbort { target } => SCHEDULER.lock().complete(target, Completion::Abort),
-        Action::ConsoleWrite { text, .. } => {
-            crate::console::write_bytes(&text);
+        Action::ConsoleWrite { ref text, .. } => {
+            crate::console::write_bytes(text);
             None
         }
         Action::InjectInterrupt { target, intid, priority, physical, notify_end } => {
@@ -125,8 +125,8 @@ pub fn apply_action(action: Action) {
             }
             None
         }
-        Action::PowerReport { sequence, report } => {
-            crate::management::add_report(sequence, &report);
+        Action::PowerReport { sequence, ref report } => {
+            crate::management::add_report(sequence, report);
             None
         }
         Action::ManagementReply { sequence, result } => {
@@ -148,7 +148,7 @@ pub fn apply_action(action: Action) {
                 source: InterruptSource::Level(level),
             };
             // Dropped if no service takes interrupts; the device raises the line again later.
-            let _ = registry().deliver(message, run_on_service_stack, &mut apply_action);
+            let _ = registry().deliver(&message, run_on_service_stack, &mut apply_action);
             None
         }
     };

@@ -70,7 +70,7 @@ fn handle_synchronous(id: VcpuId) {
             if !SCHEDULER.lock().block_for_service(id, None) {
                 return;
             }
-            if deliver(Message::GenerateSgi { caller: id, value }).is_err() {
+            if deliver(&Message::GenerateSgi { caller: id, value }).is_err() {
                 // No interrupt service: the write is ignored.
                 SCHEDULER.lock().complete(id, Completion::Write);
             }
@@ -116,7 +116,7 @@ fn handle_synchronous(id: VcpuId) {
                     if !SCHEDULER.lock().block_for_service(id, Some(pending)) {
                         return;
                     }
-                    if deliver(message).is_err() {
+                    if deliver(&message).is_err() {
                         // Not taken: let the vCPU retry the access later.
                         SCHEDULER.lock().set_state(id, RunState::Runnable);
                         run_loop::request_rotation();
@@ -137,7 +137,7 @@ fn call(id: VcpuId, conduit: Conduit, arguments: [u64; 4]) {
         return;
     }
     let time_ns = super::hypervisor_timer::now_ns();
-    match deliver(Message::Call { caller: id, conduit, registers: arguments, time_ns }) {
+    match deliver(&Message::Call { caller: id, conduit, registers: arguments, time_ns }) {
         Ok(()) => {}
         Err(DeliveryError::NoRoute) => {
             SCHEDULER
@@ -154,7 +154,7 @@ fn call(id: VcpuId, conduit: Conduit, arguments: [u64; 4]) {
     }
 }
 
-fn deliver(message: Message) -> Result<(), DeliveryError> {
+fn deliver(message: &Message) -> Result<(), DeliveryError> {
     services::registry().deliver(message, services::run_on_service_stack, &mut services::apply_action)
 }
 
