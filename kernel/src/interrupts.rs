@@ -78,10 +78,19 @@ pub fn handle_irq() {
                 gic.end_of_interrupt(interrupt);
             }
             intid if Some(intid) == timers.console => {
-                let bytes = crate::console::take_input::<32>();
                 gic.end_of_interrupt(interrupt);
-                for byte in bytes {
-                    crate::management::console_byte(byte);
+                // Until the receive FIFO is empty: a UART (QEMU's PL011 among them) raises its
+                // receive interrupt again only when a byte enters an empty FIFO, so bytes left
+                // behind would wait for good (a pasted line stopped half-way).
+                loop {
+                    let bytes = crate::console::take_input::<32>();
+                    let more = bytes.is_full();
+                    for byte in bytes {
+                        crate::management::console_byte(byte);
+                    }
+                    if !more {
+                        break;
+                    }
                 }
             }
             intid if intid == timers.virtual_timer || intid >= FIRST_SPI => {

@@ -22,19 +22,17 @@ const TIMEOUT: Duration = Duration::from_mins(1);
 /// The line ash prints just before its first prompt.
 const SHELL_STARTED: Pattern = Pattern::domain(1, "Enter 'help' for a list of built-in commands.");
 
-/// A prompt completed by the newline its first (empty) command line echoes.
-const PROMPT: Pattern = Pattern::domain(1, "linux# ");
+/// The first line of the shell's two-line prompt: ash prints it once its line editor took the
+/// terminal, so what is typed from then on reaches the editor (typed earlier, it would race with
+/// the editor's switch of terminal modes).
+const PROMPT: Pattern = Pattern::domain(1, "[linux] /");
 
-/// An empty line once the shell started (ash's line editor may take what arrives while it asks
-/// the terminal where its cursor is), then, at a complete prompt, the README's commands and a
-/// marker the echo of the command line cannot show (the shell computes it).
-const TYPED: &[SerialInput] = &[
-    SerialInput { after: &[SHELL_STARTED], bytes: b"\r" },
-    SerialInput {
-        after: &[PROMPT],
-        bytes: b"echo +3 > /sys/class/rtc/rtc0/wakealarm; echo mem > /sys/power/state; echo demo-$((40+2))-back\r",
-    },
-];
+/// The README's commands, and a marker the echo of the command line cannot show (the shell
+/// computes it).
+const TYPED: &[SerialInput] = &[SerialInput {
+    after: &[SHELL_STARTED, PROMPT],
+    bytes: b"echo +3 > /sys/class/rtc/rtc0/wakealarm; echo mem > /sys/power/state; echo demo-$((40+2))-back\r",
+}];
 
 const SUSPENDED: Pattern = Pattern::anywhere("somnus: domain 1 suspended, resume at ");
 const RESUMED_BY_RTC: Pattern = Pattern::anywhere("somnus: domain 1 resumed by interrupt 34");
