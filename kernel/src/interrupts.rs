@@ -78,10 +78,10 @@ pub fn handle_irq() {
                 gic.end_of_interrupt(interrupt);
             }
             intid if Some(intid) == timers.console => {
-                gic.end_of_interrupt(interrupt);
                 // Until the receive FIFO is empty: a UART (QEMU's PL011 among them) raises its
                 // receive interrupt again only when a byte enters an empty FIFO, so bytes left
-                // behind would wait for good (a pasted line stopped half-way).
+                // behind would wait for good (a pasted line stopped half-way). The interrupt ends
+                // after the device was acknowledged, or its level would pend it once more.
                 loop {
                     let bytes = crate::console::take_input::<32>();
                     let more = bytes.is_full();
@@ -92,6 +92,7 @@ pub fn handle_irq() {
                         break;
                     }
                 }
+                gic.end_of_interrupt(interrupt);
             }
             intid if intid == timers.virtual_timer || intid >= FIRST_SPI => {
                 // Forwarded: the guest's EOI deactivates it through the list register.
